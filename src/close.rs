@@ -109,9 +109,7 @@ pub(crate) fn parse_close_payload(payload: &[u8]) -> Result<Option<CloseFrame>, 
         [hi, lo, reason @ ..] => {
             let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
             if !code.is_sendable() {
-                return Err(Error::Protocol(ProtocolViolation::InvalidCloseCode(
-                    code.0,
-                )));
+                return Err(Error::Protocol(ProtocolViolation::InvalidCloseCode(code.0)));
             }
             let reason = core::str::from_utf8(reason).map_err(|_| Error::InvalidUtf8)?;
             Ok(Some(CloseFrame {
@@ -128,10 +126,15 @@ mod tests {
 
     #[test]
     fn sendable_codes_match_section_7_4() {
-        for code in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999] {
+        for code in [
+            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999,
+            4000, 4999,
+        ] {
             assert!(CloseCode(code).is_sendable(), "{code}");
         }
-        for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+        for code in [
+            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
             assert!(!CloseCode(code).is_sendable(), "{code}");
         }
     }

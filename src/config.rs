@@ -126,8 +126,11 @@ pub enum OriginPolicy {
     /// of these serialized origins, e.g. `https://example.com`.
     AllowList(Vec<String>),
     /// A function of the `Origin` value (`None` when absent).
-    Custom(Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>),
+    Custom(OriginCheck),
 }
+
+/// A function deciding on an `Origin` value (`None` when absent).
+pub type OriginCheck = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
 
 impl fmt::Debug for OriginPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

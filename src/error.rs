@@ -303,9 +303,14 @@ impl fmt::Display for UsageError {
             UsageError::Closing => f.write_str("the closing handshake has started"),
             UsageError::Closed => f.write_str("the connection is closed"),
             UsageError::OutputFull { pending, limit } => {
-                write!(f, "output buffer full ({pending} bytes pending, limit {limit})")
+                write!(
+                    f,
+                    "output buffer full ({pending} bytes pending, limit {limit})"
+                )
             }
-            UsageError::ControlPayloadTooLong => f.write_str("control frame payload over 125 bytes"),
+            UsageError::ControlPayloadTooLong => {
+                f.write_str("control frame payload over 125 bytes")
+            }
             UsageError::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
             UsageError::FragmentOrder => f.write_str("fragments out of order"),
             UsageError::NoPendingRequest => f.write_str("no handshake request awaits a decision"),

@@ -288,10 +288,7 @@ mod tests {
         let mut out = [0u8; MAX_HEADER_LEN];
         let n = h.encode(&mut out);
         assert_eq!(n, h.encoded_len());
-        assert_eq!(
-            FrameHeader::decode(&out[..n]),
-            Ok(Status::Complete((h, n)))
-        );
+        assert_eq!(FrameHeader::decode(&out[..n]), Ok(Status::Complete((h, n))));
         for cut in 0..n {
             assert_eq!(FrameHeader::decode(&out[..cut]), Ok(Status::Partial));
         }
@@ -313,7 +310,10 @@ mod tests {
         assert_eq!(FrameHeader::new(true, OpCode::Text, 125).encoded_len(), 2);
         assert_eq!(FrameHeader::new(true, OpCode::Text, 126).encoded_len(), 4);
         assert_eq!(FrameHeader::new(true, OpCode::Text, 65535).encoded_len(), 4);
-        assert_eq!(FrameHeader::new(true, OpCode::Text, 65536).encoded_len(), 10);
+        assert_eq!(
+            FrameHeader::new(true, OpCode::Text, 65536).encoded_len(),
+            10
+        );
     }
 
     #[test]

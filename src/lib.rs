@@ -107,15 +107,13 @@ pub mod utf8;
 pub use bytes::{Bytes, BytesMut};
 
 pub use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
-pub use crate::config::{Config, Delivery, Keepalive, Limits, OriginPolicy};
+pub use crate::config::{Config, Delivery, Keepalive, Limits, OriginCheck, OriginPolicy};
 pub use crate::connection::{Connection, Role, State};
 pub use crate::error::{Error, HandshakeError, Limit, ProtocolViolation, Timer, UsageError};
 pub use crate::event::{Chunk, Closed, Event, Open};
 pub use crate::handshake::{Accept, ClientRequest, Reject, Request, Response};
 pub use crate::message::{Message, MessageKind, Utf8Bytes};
-#[cfg(feature = "std")]
-pub use crate::rng::EntropyError;
-pub use crate::rng::{ChaCha20Rng, RandomSource};
+pub use crate::rng::{ChaCha20Rng, EntropyError, RandomSource};
 #[cfg(feature = "std")]
 pub use crate::time::Clock;
 pub use crate::time::Instant;

@@ -64,12 +64,7 @@ impl ChaCha20Rng {
     }
 
     fn refill(&mut self) {
-        let words = [
-            self.counter as u32,
-            (self.counter >> 32) as u32,
-            0,
-            0,
-        ];
+        let words = [self.counter as u32, (self.counter >> 32) as u32, 0, 0];
         self.block = chacha20_block(&self.key, words);
         self.counter = self.counter.wrapping_add(1);
         self.used = 0;
@@ -156,7 +151,10 @@ mod tests {
         let out = chacha20_block(&key, [1, 0x0900_0000, 0x4a00_0000, 0]);
         assert_eq!(
             &out[..16],
-            &[0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15, 0x50, 0x0f, 0xdd, 0x1f, 0xa3, 0x20, 0x71, 0xc4]
+            &[
+                0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15, 0x50, 0x0f, 0xdd, 0x1f, 0xa3, 0x20,
+                0x71, 0xc4
+            ]
         );
         assert_eq!(&out[60..], &[0xa2, 0x50, 0x3c, 0x4e]);
     }

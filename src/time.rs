@@ -32,7 +32,11 @@ impl Instant {
     /// The instant `elapsed` after the origin (saturating).
     pub const fn from_duration(elapsed: Duration) -> Instant {
         let nanos = elapsed.as_nanos();
-        Instant(if nanos > u64::MAX as u128 { u64::MAX } else { nanos as u64 })
+        Instant(if nanos > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            nanos as u64
+        })
     }
 
     /// Nanoseconds since the origin.
@@ -137,7 +141,13 @@ mod tests {
         assert_eq!(t + Duration::from_millis(1), Instant::from_millis(6));
         assert_eq!(Instant::ZERO - t, Duration::ZERO);
         assert_eq!(t - Instant::ZERO, Duration::from_millis(5));
-        assert_eq!(Instant::from_nanos(u64::MAX) + Duration::from_secs(1), Instant::from_nanos(u64::MAX));
-        assert_eq!(Instant::from_duration(Duration::MAX), Instant::from_nanos(u64::MAX));
+        assert_eq!(
+            Instant::from_nanos(u64::MAX) + Duration::from_secs(1),
+            Instant::from_nanos(u64::MAX)
+        );
+        assert_eq!(
+            Instant::from_duration(Duration::MAX),
+            Instant::from_nanos(u64::MAX)
+        );
     }
 }

@@ -10,8 +10,14 @@ fn echo_roundtrip() {
     let big = vec![7u8; 100_000];
     p.client.send(big.clone()).unwrap();
     let (_, se) = p.run();
-    assert_eq!(summaries(&se)[..2], ["text:hello".to_string(), "binary:[1, 2, 3]".to_string()]);
-    match &se[2] { Event::Message(Message::Binary(b)) => assert_eq!(&b[..], &big[..]), e => panic!("{e:?}") }
+    assert_eq!(
+        summaries(&se)[..2],
+        ["text:hello".to_string(), "binary:[1, 2, 3]".to_string()]
+    );
+    match &se[2] {
+        Event::Message(Message::Binary(b)) => assert_eq!(&b[..], &big[..]),
+        e => panic!("{e:?}"),
+    }
     p.server.send("back").unwrap();
     p.client.close(CloseCode::NORMAL, "bye").unwrap();
     let (ce, se) = p.run();

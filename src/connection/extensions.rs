@@ -53,7 +53,12 @@ pub(crate) fn server_negotiate(config: &Config, offers: &[Extension]) -> (Agreed
     if let Some(d) = &config.deflate
         && let Some((params, answer)) = d.negotiate_as_server(offers)
     {
-        return (Agreed { deflate: Some(params) }, Some(answer));
+        return (
+            Agreed {
+                deflate: Some(params),
+            },
+            Some(answer),
+        );
     }
     let _ = (config, offers);
     (Agreed::default(), None)
@@ -90,7 +95,12 @@ pub(crate) fn from_value(
     #[cfg(feature = "deflate")]
     if let Some(d) = &config.deflate {
         let params = d.accept_answer(role, value)?;
-        return Ok((Agreed { deflate: Some(params) }, Some(String::from(value.trim()))));
+        return Ok((
+            Agreed {
+                deflate: Some(params),
+            },
+            Some(String::from(value.trim())),
+        ));
     }
     let _ = (role, config, value);
     Err(HandshakeError::UnexpectedExtension)

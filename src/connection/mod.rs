@@ -29,8 +29,8 @@ use alloc::string::String;
 use bytes::Bytes;
 
 use self::buffers::{OutQueue, RecvBuf};
-use self::recv::Receiver;
 use self::extensions::Agreed;
+use self::recv::Receiver;
 use self::send::{Framing, Sender};
 use self::timers::{Deadline, Timers, Which};
 use crate::close::{CloseCode, CloseFrame};
@@ -434,7 +434,8 @@ impl Connection {
         if self.out.len() == 0
             && let Some(payload) = self.pending_pong.take()
         {
-            self.send.control(&mut self.out, crate::frame::OpCode::Pong, &payload);
+            self.send
+                .control(&mut self.out, crate::frame::OpCode::Pong, &payload);
         }
     }
 
@@ -532,15 +533,23 @@ impl Connection {
     /// Sends a ping (payload at most 125 bytes).
     pub fn ping(&mut self, payload: impl AsRef<[u8]>) -> Result<(), UsageError> {
         self.check_open()?;
-        self.send
-            .checked_control(&mut self.out, &self.config, crate::frame::OpCode::Ping, payload.as_ref())
+        self.send.checked_control(
+            &mut self.out,
+            &self.config,
+            crate::frame::OpCode::Ping,
+            payload.as_ref(),
+        )
     }
 
     /// Sends a pong, solicited or not (payload at most 125 bytes).
     pub fn pong(&mut self, payload: impl AsRef<[u8]>) -> Result<(), UsageError> {
         self.check_open()?;
-        self.send
-            .checked_control(&mut self.out, &self.config, crate::frame::OpCode::Pong, payload.as_ref())
+        self.send.checked_control(
+            &mut self.out,
+            &self.config,
+            crate::frame::OpCode::Pong,
+            payload.as_ref(),
+        )
     }
 
     /// Starts the closing handshake (§7.1.2): sends a Close frame with
@@ -823,7 +832,9 @@ impl Connection {
                 _ => {}
             },
             Which::Keepalive => {
-                let Some(k) = self.config.keepalive else { return };
+                let Some(k) = self.config.keepalive else {
+                    return;
+                };
                 if !matches!(self.phase, Phase::Open) {
                     return;
                 }
@@ -832,13 +843,16 @@ impl Connection {
                         .set(Which::Keepalive, Deadline::At(self.timers.now + k.interval));
                 } else {
                     let stamp = self.timers.now.as_nanos().to_be_bytes();
-                    self.send.control(&mut self.out, crate::frame::OpCode::Ping, &stamp);
+                    self.send
+                        .control(&mut self.out, crate::frame::OpCode::Ping, &stamp);
                     self.timers
                         .set(Which::Pong, Deadline::At(self.timers.now + k.timeout));
                 }
             }
             Which::Pong => {
-                let Some(k) = self.config.keepalive else { return };
+                let Some(k) = self.config.keepalive else {
+                    return;
+                };
                 if !matches!(self.phase, Phase::Open) {
                     return;
                 }
@@ -858,7 +872,8 @@ impl Connection {
         if self.out.len() >= self.config.limits.max_output_buffer {
             self.pending_pong = Some(payload);
         } else {
-            self.send.control(&mut self.out, crate::frame::OpCode::Pong, &payload);
+            self.send
+                .control(&mut self.out, crate::frame::OpCode::Pong, &payload);
         }
     }
 }

@@ -242,7 +242,10 @@ impl Connection {
             if let Some(key) = f.mask {
                 apply_mask(fresh, key, f.phase + f.processed);
             }
-            if msg.kind == MessageKind::Text && !msg.compressed && self.recv.utf8.feed(fresh).is_err() {
+            if msg.kind == MessageKind::Text
+                && !msg.compressed
+                && self.recv.utf8.feed(fresh).is_err()
+            {
                 self.fail(Error::InvalidUtf8);
                 return true;
             }
@@ -349,7 +352,11 @@ impl Connection {
             c.len += n;
             return true;
         }
-        let pending = if text { self.recv.utf8.pending().min(f.processed) } else { 0 };
+        let pending = if text {
+            self.recv.utf8.pending().min(f.processed)
+        } else {
+            0
+        };
         if complete && pending > 0 && f.fin {
             self.fail(Error::InvalidUtf8);
             return true;

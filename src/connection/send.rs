@@ -103,7 +103,11 @@ impl Sender {
             self.fragmenting = if fin { None } else { Some(kind) };
             return Ok(());
         }
-        self.write_shared(out, FrameHeader::new(fin, opcode, payload.len() as u64), payload);
+        self.write_shared(
+            out,
+            FrameHeader::new(fin, opcode, payload.len() as u64),
+            payload,
+        );
         self.fragmenting = if fin { None } else { Some(kind) };
         Ok(())
     }
@@ -127,7 +131,11 @@ impl Sender {
     /// A control frame (payload already known to fit).
     pub(crate) fn control(&mut self, out: &mut OutQueue, opcode: OpCode, payload: &[u8]) {
         let payload = &payload[..payload.len().min(MAX_CONTROL_PAYLOAD)];
-        self.write_slice(out, FrameHeader::new(true, opcode, payload.len() as u64), payload);
+        self.write_slice(
+            out,
+            FrameHeader::new(true, opcode, payload.len() as u64),
+            payload,
+        );
     }
 
     /// A Close frame (§5.5.1): status code and reason, or empty.

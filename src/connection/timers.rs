@@ -91,9 +91,14 @@ impl Timers {
 
     /// The first expired timer, if any.
     pub(crate) fn expired(&self) -> Option<Which> {
-        [Which::Handshake, Which::Close, Which::Keepalive, Which::Pong]
-            .into_iter()
-            .find(|w| self.get(*w).expired(self.now))
+        [
+            Which::Handshake,
+            Which::Close,
+            Which::Keepalive,
+            Which::Pong,
+        ]
+        .into_iter()
+        .find(|w| self.get(*w).expired(self.now))
     }
 }
 

@@ -60,7 +60,11 @@ impl ClientRequest {
         }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (addr, after) = v6.split_once(']').ok_or(bad.clone())?;
-            if addr.is_empty() || !addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.' || b == b'%') {
+            if addr.is_empty()
+                || !addr
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.' || b == b'%')
+            {
                 return Err(bad);
             }
             let port = match after {
@@ -196,7 +200,11 @@ impl ClientRequest {
         let mut head = String::from("GET ");
         head.push_str(&self.target);
         head.push_str(" HTTP/1.1\r\n");
-        if !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        if !self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("host"))
+        {
             if self.explicit_port {
                 line("Host", &alloc::format!("{}:{}", self.host, self.port));
             } else {
@@ -285,7 +293,9 @@ pub(crate) fn find_response(
     limits: &Limits,
 ) -> Result<Option<usize>, HandshakeError> {
     match super::find_head_end(buf, &mut hs.scanned) {
-        Some(n) if n > limits.max_handshake_size => Err(HandshakeError::TooLarge(Limit::HandshakeSize)),
+        Some(n) if n > limits.max_handshake_size => {
+            Err(HandshakeError::TooLarge(Limit::HandshakeSize))
+        }
         Some(n) => Ok(Some(n)),
         None if buf.len() > limits.max_handshake_size => {
             Err(HandshakeError::TooLarge(Limit::HandshakeSize))
@@ -371,11 +381,32 @@ mod tests {
 
     #[test]
     fn parses_uris() {
-        assert_eq!(uri("ws://a.example").unwrap(), (false, "a.example".into(), 80, "/".into()));
-        assert_eq!(uri("WSS://a.example:8443/x/y?q=1").unwrap(), (true, "a.example".into(), 8443, "/x/y?q=1".into()));
-        assert_eq!(uri("ws://[::1]:9001").unwrap(), (false, "[::1]".into(), 9001, "/".into()));
+        assert_eq!(
+            uri("ws://a.example").unwrap(),
+            (false, "a.example".into(), 80, "/".into())
+        );
+        assert_eq!(
+            uri("WSS://a.example:8443/x/y?q=1").unwrap(),
+            (true, "a.example".into(), 8443, "/x/y?q=1".into())
+        );
+        assert_eq!(
+            uri("ws://[::1]:9001").unwrap(),
+            (false, "[::1]".into(), 9001, "/".into())
+        );
         assert_eq!(uri("ws://h?x").unwrap().3, "/?x");
-        for bad in ["http://a", "ws://", "ws://a#frag", "ws://u@a/", "ws://a:x", "ws://a:0", "ws://a:70000", "ws://a b", "ws://[::1", "ws://a/\u{e9}", "ws://[zz]/"] {
+        for bad in [
+            "http://a",
+            "ws://",
+            "ws://a#frag",
+            "ws://u@a/",
+            "ws://a:x",
+            "ws://a:0",
+            "ws://a:70000",
+            "ws://a b",
+            "ws://[::1",
+            "ws://a/\u{e9}",
+            "ws://[zz]/",
+        ] {
             assert_eq!(uri(bad), Err(HandshakeError::InvalidUri), "{bad}");
         }
     }
@@ -399,34 +430,71 @@ mod tests {
         assert!(text.ends_with("Origin: http://a.example\r\n\r\n"));
 
         let accept = accept_key(b"QkJCQkJCQkJCQkJCQkJCQg==");
-        let ok = alloc::format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n");
+        let ok = alloc::format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+        );
         let limits = Limits::default();
         let (resp, proto) = parse_response(Bytes::from(ok.clone()), &hs, &limits).unwrap();
         assert_eq!(resp.status(), 101);
         assert_eq!(proto.as_deref(), Some("chat"));
 
         let cases = [
-            ("101 Switching Protocols", "403 Forbidden", HandshakeError::Rejected { status: 403 }),
-            ("Upgrade: websocket", "Upgrade: h2c", HandshakeError::BadHeader("Upgrade")),
-            ("Connection: upgrade", "Connection: close", HandshakeError::BadHeader("Connection")),
+            (
+                "101 Switching Protocols",
+                "403 Forbidden",
+                HandshakeError::Rejected { status: 403 },
+            ),
+            (
+                "Upgrade: websocket",
+                "Upgrade: h2c",
+                HandshakeError::BadHeader("Upgrade"),
+            ),
+            (
+                "Connection: upgrade",
+                "Connection: close",
+                HandshakeError::BadHeader("Connection"),
+            ),
             (accept.as_str(), "AAAA", HandshakeError::BadAccept),
-            ("Protocol: chat", "Protocol: other", HandshakeError::UnexpectedSubprotocol),
-            ("Protocol: chat", "Protocol: chat, chat", HandshakeError::UnexpectedSubprotocol),
+            (
+                "Protocol: chat",
+                "Protocol: other",
+                HandshakeError::UnexpectedSubprotocol,
+            ),
+            (
+                "Protocol: chat",
+                "Protocol: chat, chat",
+                HandshakeError::UnexpectedSubprotocol,
+            ),
         ];
         for (from, to, want) in cases {
             let bad = ok.replacen(from, to, 1);
-            assert_eq!(parse_response(Bytes::from(bad), &hs, &limits).unwrap_err(), want, "{to}");
+            assert_eq!(
+                parse_response(Bytes::from(bad), &hs, &limits).unwrap_err(),
+                want,
+                "{to}"
+            );
         }
     }
 
     #[test]
     fn refuses_header_injection() {
         let mut rng = fixed;
-        for (n, v) in [("X-A", "1\r\nEvil: 1"), ("X-A", "nul\0"), ("Bad Name", "1"), ("Sec-WebSocket-Key", "x")] {
+        for (n, v) in [
+            ("X-A", "1\r\nEvil: 1"),
+            ("X-A", "nul\0"),
+            ("Bad Name", "1"),
+            ("Sec-WebSocket-Key", "x"),
+        ] {
             let req = ClientRequest::new("ws://a/").unwrap().header(n, v);
-            assert_eq!(req.encode(&mut rng, None).unwrap_err(), HandshakeError::InvalidHeader);
+            assert_eq!(
+                req.encode(&mut rng, None).unwrap_err(),
+                HandshakeError::InvalidHeader
+            );
         }
         let req = ClientRequest::new("ws://a/").unwrap().subprotocol("a b");
-        assert_eq!(req.encode(&mut rng, None).unwrap_err(), HandshakeError::InvalidSubprotocol);
+        assert_eq!(
+            req.encode(&mut rng, None).unwrap_err(),
+            HandshakeError::InvalidSubprotocol
+        );
     }
 }

@@ -179,8 +179,11 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
-    fn names(v: &str) -> Option<Vec<(String, Vec<(String, Option<String>)>)>> {
+    type Flat = Vec<(String, Vec<(String, Option<String>)>)>;
+
+    fn names(v: &str) -> Option<Flat> {
         parse_extensions(v).map(|exts| {
             exts.into_iter()
                 .map(|e| {
@@ -198,14 +201,28 @@ mod tests {
         let got = names("permessage-deflate; client_no_context_takeover; server_max_window_bits=10, permessage-deflate").unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].1.len(), 2);
-        assert_eq!(got[0].1[1], ("server_max_window_bits".into(), Some("10".into())));
+        assert_eq!(
+            got[0].1[1],
+            ("server_max_window_bits".into(), Some("10".into()))
+        );
         assert!(got[1].1.is_empty());
         assert_eq!(names(" , a ,, b ;c=\"d\"").unwrap().len(), 2);
     }
 
     #[test]
     fn rejects_malformed_values() {
-        for bad in ["", ",", "a;", "a; =1", "a;b=", "a;b=\"\"", "a;b=\"x y\"", "a b", "a;b=\"unterminated", "a;b=1 2"] {
+        for bad in [
+            "",
+            ",",
+            "a;",
+            "a; =1",
+            "a;b=",
+            "a;b=\"\"",
+            "a;b=\"x y\"",
+            "a b",
+            "a;b=\"unterminated",
+            "a;b=1 2",
+        ] {
             assert_eq!(parse_extensions(bad), None, "{bad:?}");
         }
     }
@@ -213,6 +230,9 @@ mod tests {
     #[test]
     fn display_roundtrips() {
         let e = &parse_extensions("permessage-deflate;client_max_window_bits=\"12\";x").unwrap()[0];
-        assert_eq!(e.to_string(), "permessage-deflate; client_max_window_bits=12; x");
+        assert_eq!(
+            e.to_string(),
+            "permessage-deflate; client_max_window_bits=12; x"
+        );
     }
 }

@@ -46,11 +46,13 @@ use sha1::{Digest, Sha1};
 
 use crate::error::HandshakeError;
 
-pub use client::{ClientRequest, Response};
 pub(crate) use client::{ClientHandshake, find_response, parse_response};
+pub use client::{ClientRequest, Response};
 pub use extensions::{Extension, ExtensionParam, parse_extensions};
 pub use server::{Accept, Reject, Request};
-pub(crate) use server::{RequestScanner, accept_response_bytes, check_headers, reject_response_bytes};
+pub(crate) use server::{
+    RequestScanner, accept_response_bytes, check_headers, reject_response_bytes,
+};
 
 /// The GUID of RFC 6455 §1.3, appended to the key before hashing.
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -157,10 +159,7 @@ pub fn response_headers(
 
 fn decodes_to_16_bytes(key: &[u8]) -> bool {
     // 16 bytes encode to 24 base64 characters, the last two being "==".
-    key.len() == 24
-        && BASE64
-            .decode(key)
-            .is_ok_and(|decoded| decoded.len() == 16)
+    key.len() == 24 && BASE64.decode(key).is_ok_and(|decoded| decoded.len() == 16)
 }
 
 /// Whether a comma-separated header value contains `token`

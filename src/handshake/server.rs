@@ -110,7 +110,11 @@ pub(crate) struct RequestScanner {
 impl RequestScanner {
     /// The length of a complete request head at the start of `buf`, if one
     /// has arrived.
-    pub(crate) fn scan(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, HandshakeError> {
+    pub(crate) fn scan(
+        &mut self,
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<Option<usize>, HandshakeError> {
         match find_head_end(buf, &mut self.scanned) {
             Some(n) if n > limits.max_handshake_size => {
                 Err(HandshakeError::TooLarge(Limit::HandshakeSize))
@@ -282,7 +286,11 @@ pub(crate) fn accept_response_bytes(
 }
 
 /// A non-101 answer; the connection closes after it.
-pub(crate) fn reject_response_bytes(status: u16, extra: &[(String, String)], body: &[u8]) -> Vec<u8> {
+pub(crate) fn reject_response_bytes(
+    status: u16,
+    extra: &[(String, String)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(128 + body.len());
     out.extend_from_slice(b"HTTP/1.1 ");
     push_decimal(&mut out, u64::from(status));
@@ -294,7 +302,11 @@ pub(crate) fn reject_response_bytes(status: u16, extra: &[(String, String)], bod
     if status == 426 {
         push_header(&mut out, "Sec-WebSocket-Version", "13");
     }
-    if !body.is_empty() && !extra.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+    if !body.is_empty()
+        && !extra
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
         push_header(&mut out, "Content-Type", "text/plain; charset=utf-8");
     }
     for (name, value) in extra {
@@ -372,15 +384,51 @@ mod tests {
     fn rejects_each_violation_with_its_error() {
         let cases: &[(&str, &str, HandshakeError)] = &[
             ("GET /chat", "POST /chat", HandshakeError::MethodNotGet),
-            ("HTTP/1.1\r\nHost", "HTTP/1.0\r\nHost", HandshakeError::NotHttp11),
-            ("Upgrade: websocket", "Upgrade: h2c", HandshakeError::BadHeader("Upgrade")),
-            ("Connection: Upgrade", "Connection: close", HandshakeError::BadHeader("Connection")),
-            ("Version: 13", "Version: 8", HandshakeError::UnsupportedVersion),
-            ("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ", HandshakeError::BadHeader("Sec-WebSocket-Key")),
-            ("Host: server.example.com\r\n", "", HandshakeError::BadHeader("Host")),
-            ("Version: 13\r\n", "Version: 13\r\nContent-Length: 5\r\n", HandshakeError::RequestHasBody),
-            ("Version: 13\r\n", "Version: 13\r\nTransfer-Encoding: chunked\r\n", HandshakeError::RequestHasBody),
-            ("Version: 13\r\n", "Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", HandshakeError::BadHeader("Sec-WebSocket-Key")),
+            (
+                "HTTP/1.1\r\nHost",
+                "HTTP/1.0\r\nHost",
+                HandshakeError::NotHttp11,
+            ),
+            (
+                "Upgrade: websocket",
+                "Upgrade: h2c",
+                HandshakeError::BadHeader("Upgrade"),
+            ),
+            (
+                "Connection: Upgrade",
+                "Connection: close",
+                HandshakeError::BadHeader("Connection"),
+            ),
+            (
+                "Version: 13",
+                "Version: 8",
+                HandshakeError::UnsupportedVersion,
+            ),
+            (
+                "dGhlIHNhbXBsZSBub25jZQ==",
+                "dGhlIHNhbXBsZSBub25jZQ",
+                HandshakeError::BadHeader("Sec-WebSocket-Key"),
+            ),
+            (
+                "Host: server.example.com\r\n",
+                "",
+                HandshakeError::BadHeader("Host"),
+            ),
+            (
+                "Version: 13\r\n",
+                "Version: 13\r\nContent-Length: 5\r\n",
+                HandshakeError::RequestHasBody,
+            ),
+            (
+                "Version: 13\r\n",
+                "Version: 13\r\nTransfer-Encoding: chunked\r\n",
+                HandshakeError::RequestHasBody,
+            ),
+            (
+                "Version: 13\r\n",
+                "Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+                HandshakeError::BadHeader("Sec-WebSocket-Key"),
+            ),
         ];
         for (from, to, want) in cases {
             let req = GOOD.replacen(from, to, 1);
@@ -420,7 +468,13 @@ mod tests {
         );
         let no = reject_response_bytes(426, &[], b"");
         assert!(no.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
-        assert!(no.windows(26).any(|w| w == b"Sec-WebSocket-Version: 13"[..].iter().chain(b"\r").copied().collect::<Vec<_>>()));
+        assert!(no.windows(26).any(|w| {
+            w == b"Sec-WebSocket-Version: 13"[..]
+                .iter()
+                .chain(b"\r")
+                .copied()
+                .collect::<Vec<_>>()
+        }));
         assert!(check_headers(&[("X-Bad".into(), "a\r\nb".into())]).is_err());
         assert!(check_headers(&[("X Bad".into(), "a".into())]).is_err());
     }

@@ -2,9 +2,7 @@
 //! random source, raw frame builders, and feeding strategies.
 #![allow(dead_code, unreachable_pub)]
 
-use wsmachine::{
-    Accept, ClientRequest, Config, Connection, Event, Instant, Message,
-};
+use wsmachine::{Accept, ClientRequest, Config, Connection, Event, Instant, Message};
 
 /// A deterministic, non-repeating byte source (for tests only).
 pub fn test_rng(seed: u8) -> impl FnMut(&mut [u8]) + Send + 'static {
@@ -180,7 +178,13 @@ pub fn summary(e: &Event) -> String {
     match e {
         Event::Message(Message::Text(t)) => format!("text:{}", t.as_str()),
         Event::Message(Message::Binary(b)) => format!("binary:{:?}", &b[..]),
-        Event::Chunk(c) => format!("chunk:{:?}:{}:{}:{:?}", c.kind, c.first, c.last, &c.data[..]),
+        Event::Chunk(c) => format!(
+            "chunk:{:?}:{}:{}:{:?}",
+            c.kind,
+            c.first,
+            c.last,
+            &c.data[..]
+        ),
         Event::Ping(p) => format!("ping:{:?}", &p[..]),
         Event::Pong(p) => format!("pong:{:?}", &p[..]),
         Event::Error(e) => format!("error:{e:?}"),
