@@ -277,6 +277,15 @@ impl Config {
         self
     }
 
+    /// permessage-deflate (RFC 7692): what a client offers and a server
+    /// accepts; `None` turns compression off. On by default.
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn deflate(mut self, deflate: Option<crate::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
     /// Which `Origin` values a server accepts.
     #[must_use]
     pub fn origin_policy(mut self, policy: OriginPolicy) -> Self {

@@ -508,8 +508,29 @@ impl Connection {
     /// client's are copied once, masked on the way.
     pub fn send(&mut self, message: impl Into<crate::Message>) -> Result<(), UsageError> {
         self.check_open()?;
-        self.send
-            .message(&mut self.out, &self.config, message.into(), Framing::Whole)
+        self.send.message(
+            &mut self.out,
+            &self.config,
+            message.into(),
+            Framing::Whole,
+            true,
+        )
+    }
+
+    /// Sends a whole message without compressing it, whatever was
+    /// negotiated (e.g. data that is already compressed).
+    pub fn send_uncompressed(
+        &mut self,
+        message: impl Into<crate::Message>,
+    ) -> Result<(), UsageError> {
+        self.check_open()?;
+        self.send.message(
+            &mut self.out,
+            &self.config,
+            message.into(),
+            Framing::Whole,
+            false,
+        )
     }
 
     /// Sends one fragment of a message: the first call fixes the message
@@ -527,6 +548,7 @@ impl Connection {
             &self.config,
             part.into(),
             Framing::Fragment { last },
+            true,
         )
     }
 
@@ -595,7 +617,7 @@ impl Connection {
     /// Applies the extensions the handshake agreed to both directions.
     fn apply(&mut self, agreed: &Agreed) {
         self.send.configure(agreed, self.role, &self.config);
-        self.recv.configure(agreed);
+        self.recv.configure(agreed, self.role);
     }
 
     /// The connection just opened: start the keepalive, stop the handshake

@@ -67,12 +67,27 @@ pub(crate) struct Receiver {
     carry: Carry,
     /// RSV1 may be set on the first frame of a message.
     compression: bool,
+    /// Inflates compressed messages (permessage-deflate).
+    #[cfg(feature = "deflate")]
+    inflater: Option<alloc::boxed::Box<crate::deflate::Inflater>>,
+    /// A compressed message being inflated (message mode).
+    #[cfg(feature = "deflate")]
+    inflated: alloc::vec::Vec<u8>,
 }
 
 impl Receiver {
     /// Applies what the opening handshake agreed.
-    pub(crate) fn configure(&mut self, agreed: &super::extensions::Agreed) {
+    pub(crate) fn configure(&mut self, agreed: &super::extensions::Agreed, role: Role) {
         self.compression = agreed.compression();
+        #[cfg(feature = "deflate")]
+        {
+            self.inflater = agreed
+                .deflate
+                .as_ref()
+                .map(|p| alloc::boxed::Box::new(crate::deflate::Inflater::new(p, role)));
+        }
+        #[cfg(not(feature = "deflate"))]
+        let _ = role;
     }
 
     /// Forgets any message in progress (after a Close frame).
@@ -80,6 +95,8 @@ impl Receiver {
         self.frame = None;
         self.message = None;
         self.assembly.clear();
+        #[cfg(feature = "deflate")]
+        self.inflated.clear();
         self.utf8.reset();
         self.carry = Carry::default();
     }
@@ -88,9 +105,17 @@ impl Receiver {
     pub(crate) fn release(&mut self) {
         self.reset();
         self.assembly = BytesMut::new();
+        #[cfg(feature = "deflate")]
+        {
+            self.inflated = alloc::vec::Vec::new();
+            self.inflater = None;
+        }
     }
 
     pub(crate) fn capacity(&self) -> usize {
+        #[cfg(feature = "deflate")]
+        return self.assembly.capacity() + self.inflated.capacity();
+        #[cfg(not(feature = "deflate"))]
         self.assembly.capacity()
     }
 }
@@ -405,5 +430,121 @@ impl Connection {
             first,
             last,
         }));
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl Connection {
+    /// A compressed message (RFC 7692 §7.2.2): inflate what has arrived in
+    /// bounded steps; inflated bytes count against the message size limit
+    /// and are UTF-8 checked as they come out.
+    fn inflate_payload(&mut self, mut f: InFrame, mut msg: InMessage) -> bool {
+        use crate::deflate::{InflateError, STEP};
+
+        let complete = f.processed as u64 == f.remaining;
+        let finish = complete && f.fin;
+        if f.processed == 0 && !finish {
+            if complete {
+                // An empty non-final frame.
+                self.recv.frame = None;
+                return true;
+            }
+            return false;
+        }
+        let Some(inflater) = self.recv.inflater.as_mut() else {
+            self.fail(Error::BadCompressedData);
+            return true;
+        };
+        let limit = self.config.limits.max_message_size;
+        let text = msg.kind == MessageKind::Text;
+        let input = &self.rx.data()[..f.processed];
+        let (progress, chunk) = match self.config.delivery {
+            Delivery::Messages => {
+                let out = &mut self.recv.inflated;
+                let before = out.len();
+                // Never allocate past the limit: one byte over is enough to
+                // tell the message is too big.
+                let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+                let result = inflater.inflate(input, out, cap, finish);
+                let fresh = &out[before..];
+                match result {
+                    Err(InflateError::Corrupt) => {
+                        self.fail(Error::BadCompressedData);
+                        return true;
+                    }
+                    Ok(p) => {
+                        if text && self.recv.utf8.feed(fresh).is_err() {
+                            self.fail(Error::InvalidUtf8);
+                            return true;
+                        }
+                        if out.len() as u64 > limit {
+                            self.fail(Error::LimitExceeded(Limit::MessageSize));
+                            return true;
+                        }
+                        (p, None)
+                    }
+                }
+            }
+            Delivery::Chunks => {
+                let room = limit.saturating_sub(msg.size).saturating_add(1);
+                let room = usize::try_from(room).unwrap_or(usize::MAX).min(STEP);
+                let carry = core::mem::take(&mut self.recv.carry);
+                let mut out = alloc::vec::Vec::with_capacity(carry.len + room.min(4096));
+                out.extend_from_slice(&carry.bytes[..carry.len]);
+                let result = inflater.inflate(input, &mut out, carry.len + room, finish);
+                match result {
+                    Err(InflateError::Corrupt) => {
+                        self.fail(Error::BadCompressedData);
+                        return true;
+                    }
+                    Ok(p) => {
+                        let fresh = &out[carry.len..];
+                        if text && self.recv.utf8.feed(fresh).is_err() {
+                            self.fail(Error::InvalidUtf8);
+                            return true;
+                        }
+                        msg.size += fresh.len() as u64;
+                        if msg.size > limit {
+                            self.fail(Error::LimitExceeded(Limit::MessageSize));
+                            return true;
+                        }
+                        (p, Some(out))
+                    }
+                }
+            }
+        };
+        drop(self.take_payload(&mut f, progress.consumed));
+        if f.remaining == 0 && f.fin && !progress.done {
+            // All input is in, output is still coming: keep the frame.
+            self.recv.frame = Some(f);
+        }
+        match chunk {
+            None if progress.done => {
+                let payload = Bytes::from(core::mem::take(&mut self.recv.inflated));
+                self.recv.frame = None;
+                self.message_done(msg.kind, payload);
+                true
+            }
+            None => progress.consumed > 0 || self.recv.frame.is_none(),
+            Some(mut out) => {
+                if progress.done {
+                    self.recv.frame = None;
+                } else if text {
+                    // Keep an unfinished code point for the next chunk.
+                    let pending = self.recv.utf8.pending().min(out.len());
+                    let keep = out.len() - pending;
+                    let c = &mut self.recv.carry;
+                    c.bytes[..pending].copy_from_slice(&out[keep..]);
+                    c.len = pending;
+                    out.truncate(keep);
+                }
+                if out.is_empty() && !progress.done {
+                    self.recv.message = Some(msg);
+                    return progress.consumed > 0 || self.recv.frame.is_none();
+                }
+                self.push_chunk(&mut msg, Bytes::from(out), progress.done);
+                true
+            }
+        }
     }
 }

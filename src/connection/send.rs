@@ -83,6 +83,7 @@ impl Sender {
         config: &Config,
         message: Message,
         framing: Framing,
+        compress: bool,
     ) -> Result<(), UsageError> {
         let kind = message.kind();
         let (opcode, fin) = match (framing, self.fragmenting) {
@@ -93,9 +94,11 @@ impl Sender {
         };
         let payload = message.into_bytes();
         Self::check_room(out, config, payload.len())?;
+        #[cfg(not(feature = "deflate"))]
+        let _ = compress;
         #[cfg(feature = "deflate")]
         if let Some(c) = self.deflate.as_mut()
-            && let Some((compressed, rsv1)) = c.compress(opcode, fin, &payload)
+            && let Some((compressed, rsv1)) = c.compress(opcode, fin, &payload, compress)
         {
             let mut header = FrameHeader::new(fin, opcode, compressed.len() as u64);
             header.rsv1 = rsv1;
