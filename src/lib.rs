@@ -106,6 +106,11 @@ pub mod utf8;
 
 pub use bytes::{Bytes, BytesMut};
 
+/// The README's code blocks, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use crate::config::{Config, Delivery, Keepalive, Limits, OriginCheck, OriginPolicy};
 pub use crate::connection::{Connection, Role, State};

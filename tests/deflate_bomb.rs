@@ -141,3 +141,53 @@ fn a_message_at_the_limit_still_passes() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Heap held by one open connection pair member after a compressed message
+/// each way, for the documented memory figures.
+fn heap_after_traffic(config: Config) -> (usize, usize) {
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut p = Pair::with_configs(config.clone(), config);
+    let idle = LIVE.load(Ordering::Relaxed) - before;
+    let text = "{\"k\":\"some json value\",\"n\":12345}".repeat(20);
+    p.client.send(text.as_str()).unwrap();
+    p.server.send(text.as_str()).unwrap();
+    let _ = p.run();
+    let busy = LIVE.load(Ordering::Relaxed) - before;
+    drop(p);
+    (idle / 2, busy / 2)
+}
+
+#[test]
+fn compression_state_costs_what_the_docs_say() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cases = [
+        ("no compression", Config::new().deflate(None), 16 << 10),
+        ("context takeover, 15-bit windows", Config::new(), 512 << 10),
+        (
+            "context takeover, 9-bit windows",
+            Config::new().deflate(Some(
+                DeflateConfig::new()
+                    .server_max_window_bits(9)
+                    .client_max_window_bits(9),
+            )),
+            384 << 10,
+        ),
+        (
+            "no context takeover",
+            Config::new().deflate(Some(
+                DeflateConfig::new()
+                    .server_no_context_takeover(true)
+                    .client_no_context_takeover(true),
+            )),
+            16 << 10,
+        ),
+    ];
+    for (name, config, bound) in cases {
+        let (idle, busy) = heap_after_traffic(config);
+        println!(
+            "{name}: {idle} bytes per connection when opened, {busy} after a compressed message each way"
+        );
+        assert!(busy < bound, "{name}: {busy}");
+        assert!(idle < 16 << 10, "{name}: {idle} bytes before any traffic");
+    }
+}

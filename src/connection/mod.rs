@@ -125,6 +125,55 @@ struct CloseState {
 /// 4. wait for input, but no later than [`poll_timeout`](Self::poll_timeout);
 ///    when that deadline passes, call [`handle_timeout`](Self::handle_timeout)
 ///    and go to 1.
+///
+/// # Example
+///
+/// A client and a server wired together in memory:
+///
+/// ```
+/// use wsmachine::{Accept, ChaCha20Rng, ClientRequest, CloseCode, Config, Connection, Event};
+///
+/// // Move every pending output byte of one side into the other.
+/// fn pump(from: &mut Connection, to: &mut Connection) {
+///     while from.wants_write() {
+///         let bytes = from.output();
+///         to.feed(bytes);
+///         let n = bytes.len();
+///         from.consume_output(n);
+///     }
+/// }
+///
+/// let request = ClientRequest::new("ws://example.com/chat")?;
+/// let rng = ChaCha20Rng::from_seed([7; 32]); // use Connection::client for OS entropy
+/// let mut client = Connection::client_with_rng(Config::default(), &request, rng)?;
+/// let mut server = Connection::server(Config::default());
+///
+/// pump(&mut client, &mut server);
+/// let Some(Event::Request(req)) = server.poll_event() else { unreachable!() };
+/// assert_eq!(req.path(), "/chat");
+/// server.accept(Accept::new()).unwrap();
+/// assert!(matches!(server.poll_event(), Some(Event::Open(_))));
+///
+/// pump(&mut server, &mut client);
+/// assert!(matches!(client.poll_event(), Some(Event::Open(_))));
+///
+/// client.send("hello").unwrap();
+/// pump(&mut client, &mut server);
+/// match server.poll_event() {
+///     Some(Event::Message(m)) => assert_eq!(m.as_text(), Some("hello")),
+///     other => panic!("{other:?}"),
+/// }
+///
+/// client.close(CloseCode::NORMAL, "done").unwrap();
+/// pump(&mut client, &mut server);
+/// // The server echoes the close and is finished; it closes TCP first.
+/// assert!(matches!(server.poll_event(), Some(Event::Closed(c)) if c.clean));
+/// assert!(server.is_finished());
+/// pump(&mut server, &mut client);
+/// client.feed_eof();
+/// assert!(matches!(client.poll_event(), Some(Event::Closed(c)) if c.clean));
+/// # Ok::<(), wsmachine::HandshakeError>(())
+/// ```
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
