@@ -612,9 +612,13 @@ impl Connection {
         )
     }
 
-    /// Sends a pong, solicited or not (payload at most 125 bytes).
+    /// Sends a pong, solicited or not (payload at most 125 bytes). Allowed
+    /// after this side sent its Close frame, until the peer's arrives: a
+    /// ping must be answered until then (§5.5.2).
     pub fn pong(&mut self, payload: impl AsRef<[u8]>) -> Result<(), UsageError> {
-        self.check_open()?;
+        if !matches!(self.phase, Phase::CloseSent) {
+            self.check_open()?;
+        }
         self.send.checked_control(
             &mut self.out,
             &self.config,
@@ -673,6 +677,8 @@ impl Connection {
     /// timer.
     fn opened(&mut self) {
         self.timers.set(Which::Handshake, Deadline::Off);
+        // The handshake's own bytes are not traffic for the keepalive.
+        self.activity = false;
         if let Some(k) = self.config.keepalive {
             self.timers
                 .set(Which::Keepalive, Deadline::start(Some(k.interval)));
@@ -940,7 +946,8 @@ impl Connection {
     /// Queues an automatic pong, keeping at most one pending when the output
     /// buffer is full (§5.5.3 allows answering only the latest ping).
     fn auto_pong(&mut self, payload: Bytes) {
-        if self.out.len() >= self.config.limits.max_output_buffer {
+        let pending = self.out.len();
+        if pending > 0 && pending >= self.config.limits.max_output_buffer {
             self.pending_pong = Some(payload);
         } else {
             self.send

@@ -237,7 +237,9 @@ impl Connection {
         match f.opcode {
             OpCode::Ping => {
                 let payload = Bytes::copy_from_slice(payload);
-                if self.config.auto_pong && matches!(self.phase, Phase::Open) {
+                // §5.5.2: answered until the peer's Close arrives, even
+                // after ours was sent.
+                if self.config.auto_pong && matches!(self.phase, Phase::Open | Phase::CloseSent) {
                     self.auto_pong(payload.clone());
                 }
                 self.events.push_back(Event::Ping(payload));

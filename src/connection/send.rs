@@ -67,10 +67,14 @@ impl Sender {
 
     /// Refuses a frame of `len` payload bytes that would overfill the output
     /// buffer (an empty buffer always takes one frame).
-    fn check_room(out: &OutQueue, config: &Config, len: usize) -> Result<(), UsageError> {
+    fn check_room(&self, out: &OutQueue, config: &Config, len: usize) -> Result<(), UsageError> {
         let pending = out.len();
         let limit = config.limits.max_output_buffer;
-        if pending > 0 && pending.saturating_add(len + MAX_HEADER_LEN) > limit {
+        let mut header = FrameHeader::new(true, OpCode::Binary, len as u64);
+        if self.rng.is_some() {
+            header.mask = Some([0; 4]);
+        }
+        if pending > 0 && pending.saturating_add(header.encoded_len() + len) > limit {
             return Err(UsageError::OutputFull { pending, limit });
         }
         Ok(())
@@ -93,7 +97,7 @@ impl Sender {
             (Framing::Fragment { last }, Some(_)) => (OpCode::Continuation, last),
         };
         let payload = message.into_bytes();
-        Self::check_room(out, config, payload.len())?;
+        self.check_room(out, config, payload.len())?;
         #[cfg(not(feature = "deflate"))]
         let _ = compress;
         #[cfg(feature = "deflate")]
@@ -126,7 +130,7 @@ impl Sender {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(UsageError::ControlPayloadTooLong);
         }
-        Self::check_room(out, config, payload.len())?;
+        self.check_room(out, config, payload.len())?;
         self.control(out, opcode, payload);
         Ok(())
     }

@@ -200,3 +200,135 @@ pub fn summaries(events: &[Event]) -> Vec<String> {
 }
 
 pub const T0: Instant = Instant::ZERO;
+
+/// A frame decoded from output bytes by the tests' own decoder (independent
+/// of the crate's), with the payload already unmasked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireFrame {
+    pub fin: bool,
+    /// The three reserved bits, RSV1 = 4.
+    pub rsv: u8,
+    pub opcode: u8,
+    pub mask: Option<[u8; 4]>,
+    /// The length encoding used: 7, 16 or 64 bits.
+    pub length_bits: u8,
+    pub payload: Vec<u8>,
+}
+
+/// Splits a byte stream into frames; panics on a truncated frame.
+pub fn parse_frames(mut bytes: &[u8]) -> Vec<WireFrame> {
+    let mut frames = Vec::new();
+    while !bytes.is_empty() {
+        assert!(bytes.len() >= 2, "truncated frame header");
+        let (b0, b1) = (bytes[0], bytes[1]);
+        let (len, mut at, length_bits) = match b1 & 0x7F {
+            126 => (u64::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4, 16),
+            127 => (u64::from_be_bytes(bytes[2..10].try_into().unwrap()), 10, 64),
+            n => (u64::from(n), 2, 7),
+        };
+        let mask = (b1 & 0x80 != 0).then(|| {
+            let key: [u8; 4] = bytes[at..at + 4].try_into().unwrap();
+            at += 4;
+            key
+        });
+        let len = usize::try_from(len).unwrap();
+        assert!(bytes.len() >= at + len, "truncated frame payload");
+        let mut payload = bytes[at..at + len].to_vec();
+        if let Some(key) = mask {
+            for (i, b) in payload.iter_mut().enumerate() {
+                *b ^= key[i % 4];
+            }
+        }
+        frames.push(WireFrame {
+            fin: b0 & 0x80 != 0,
+            rsv: (b0 >> 4) & 0x7,
+            opcode: b0 & 0x0F,
+            mask,
+            length_bits,
+            payload,
+        });
+        bytes = &bytes[at + len..];
+    }
+    frames
+}
+
+/// The payload of a Close frame with a status code.
+pub fn close_payload(code: u16, reason: &[u8]) -> Vec<u8> {
+    let mut p = code.to_be_bytes().to_vec();
+    p.extend_from_slice(reason);
+    p
+}
+
+/// The exact bytes a server sends for a Close frame with `code` and no
+/// reason.
+pub fn server_close(code: u16) -> Vec<u8> {
+    frame(true, 0x8, &code.to_be_bytes(), None)
+}
+
+/// Feeds `input` to `conn` and returns (events, output bytes).
+pub fn exchange(conn: &mut Connection, input: &[u8]) -> (Vec<Event>, Vec<u8>) {
+    conn.feed(input);
+    let events = drain(conn);
+    (events, take_output(conn))
+}
+
+/// The `Closed` event at the end of `events`; panics if it is not last.
+pub fn closed_of(events: &[Event]) -> &wsmachine::Closed {
+    match events.last() {
+        Some(Event::Closed(c)) => c,
+        other => panic!("expected Closed last, got {other:?} in {events:?}"),
+    }
+}
+
+/// The single `Error` event in `events`; panics if there is none or more.
+pub fn error_of(events: &[Event]) -> &wsmachine::Error {
+    let errors: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Error(err) => Some(err),
+            _ => None,
+        })
+        .collect();
+    match errors.as_slice() {
+        [one] => one,
+        _ => panic!("expected exactly one error in {events:?}"),
+    }
+}
+
+/// Asserts that `events` is exactly `[Error(expected), Closed]` and that
+/// the only output is a Close frame with `code` (server side, unmasked).
+pub fn assert_server_fails(
+    events: &[Event],
+    output: &[u8],
+    expected: &wsmachine::Error,
+    code: u16,
+) {
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(error_of(events), expected);
+    let closed = closed_of(events);
+    assert!(!closed.clean);
+    assert_eq!(closed.code, wsmachine::CloseCode::ABNORMAL);
+    assert_eq!(closed.sent.as_ref().map(|f| f.code.as_u16()), Some(code));
+    assert_eq!(output, server_close(code), "output {output:02x?}");
+}
+
+/// Runs a server through its handshake from `input` (a request, maybe
+/// followed by frames), accepting the request as soon as it appears and
+/// feeding `input` in pieces of `size` bytes. Returns every event and the
+/// output bytes.
+pub fn serve_in_pieces(config: Config, input: &[u8], size: usize) -> (Vec<Event>, Vec<u8>) {
+    let mut server = Connection::server(config);
+    let mut events = Vec::new();
+    for piece in input.chunks(size.max(1)) {
+        server.feed(piece);
+        while let Some(event) = server.poll_event() {
+            let is_request = matches!(event, Event::Request(_));
+            events.push(event);
+            if is_request {
+                server.accept(Accept::new()).unwrap();
+            }
+        }
+    }
+    let output = take_output(&mut server);
+    (events, output)
+}
