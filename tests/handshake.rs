@@ -1404,3 +1404,29 @@ fn from_upgraded_refuses_an_unknown_extension() {
         );
     }
 }
+
+/// §9.1 with another HTTP stack: the negotiation helpers agree with what a
+/// connection does on its own.
+#[test]
+fn extension_helpers_for_external_http_stacks() {
+    let config = Config::new();
+    let offer = wsmachine::handshake::extension_offer(&config);
+    let answer = wsmachine::handshake::negotiate_extensions(&config, offer.as_deref());
+    #[cfg(feature = "deflate")]
+    {
+        assert_eq!(
+            offer.as_deref(),
+            Some("permessage-deflate; client_max_window_bits")
+        );
+        assert_eq!(answer.as_deref(), Some("permessage-deflate"));
+        let server =
+            Connection::from_upgraded(Role::Server, config.clone(), answer.as_deref()).unwrap();
+        assert_eq!(server.extensions(), Some("permessage-deflate"));
+    }
+    #[cfg(not(feature = "deflate"))]
+    assert_eq!((offer, answer), (None, None));
+    assert_eq!(
+        wsmachine::handshake::negotiate_extensions(&config, ["x-unknown"]),
+        None
+    );
+}

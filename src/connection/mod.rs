@@ -17,7 +17,7 @@
 //! `docs/design.md` describes each transition; [`Phase`] is this diagram.
 
 mod buffers;
-mod extensions;
+pub(crate) mod extensions;
 mod recv;
 mod send;
 mod timers;

@@ -12,7 +12,10 @@
 //!   [`response_headers`] lists the headers of the 101 answer;
 //! - client: [`ClientRequest`] builds the request, [`accept_key`] computes
 //!   the value to expect back;
-//! - both: [`parse_extensions`] reads a `Sec-WebSocket-Extensions` value.
+//! - both: [`parse_extensions`] reads a `Sec-WebSocket-Extensions` value;
+//!   [`negotiate_extensions`] (server) and [`extension_offer`] (client) do
+//!   what the connection would do with the configuration's
+//!   permessage-deflate settings.
 //!
 //! ```
 //! use wsmachine::handshake::{accept_key, validate_request};
@@ -133,6 +136,31 @@ pub fn validate_request<'a>(
         return Err(HandshakeError::RequestHasBody);
     }
     Ok(accept_key(key))
+}
+
+/// Server side of extension negotiation for a handshake done elsewhere: the
+/// `Sec-WebSocket-Extensions` answer to the request's offers (every value of
+/// the header, in order) under `config`, or `None` to agree to nothing. Put
+/// it in the 101 answer and pass it to
+/// [`Connection::from_upgraded`](crate::Connection::from_upgraded).
+pub fn negotiate_extensions<'a>(
+    config: &crate::Config,
+    offers: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let offers: Vec<Extension> = offers
+        .into_iter()
+        .filter_map(parse_extensions)
+        .flatten()
+        .collect();
+    crate::connection::extensions::server_negotiate(config, &offers).1
+}
+
+/// Client side of extension negotiation for a handshake done elsewhere: the
+/// `Sec-WebSocket-Extensions` offer for `config`, if any. Pass the server's
+/// answer to [`Connection::from_upgraded`](crate::Connection::from_upgraded),
+/// which checks it.
+pub fn extension_offer(config: &crate::Config) -> Option<String> {
+    crate::connection::extensions::client_offer(config)
 }
 
 /// The headers of a 101 answer, in order: `Upgrade`, `Connection`,
