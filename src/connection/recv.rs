@@ -373,10 +373,7 @@ impl Connection {
                 return true;
             }
             let n = f.processed;
-            let rest = self.take_payload(&mut f, n);
-            let c = &mut self.recv.carry;
-            c.bytes[c.len..c.len + n].copy_from_slice(&rest);
-            c.len += n;
+            self.carry_over(&mut f, n);
             return true;
         }
         let pending = if text {
@@ -393,24 +390,28 @@ impl Connection {
         if n == 0 && !ends_message {
             if complete {
                 // The frame is done; keep any unfinished code point.
-                let tail = self.take_payload(&mut f, pending);
-                let c = &mut self.recv.carry;
-                c.bytes[..tail.len()].copy_from_slice(&tail);
-                c.len = tail.len();
-                self.recv.frame = None;
+                self.carry_over(&mut f, pending);
                 return true;
             }
             return false;
         }
         let data = self.take_payload(&mut f, n).freeze();
         if complete && pending > 0 {
-            let tail = self.take_payload(&mut f, pending);
-            let c = &mut self.recv.carry;
-            c.bytes[..tail.len()].copy_from_slice(&tail);
-            c.len = tail.len();
+            self.carry_over(&mut f, pending);
         }
         self.push_chunk(&mut msg, data, ends_message);
         true
+    }
+
+    /// Moves the last `n` (at most 3) bytes of a finished frame, the start
+    /// of a code point that continues in the next frame, out of the receive
+    /// buffer.
+    fn carry_over(&mut self, f: &mut InFrame, n: usize) {
+        let tail = self.take_payload(f, n);
+        let c = &mut self.recv.carry;
+        let end = (c.len + tail.len()).min(c.bytes.len());
+        c.bytes[c.len..end].copy_from_slice(&tail[..end - c.len]);
+        c.len = end;
     }
 
     /// Hands over a chunk; ends the message if `last`.

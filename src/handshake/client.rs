@@ -8,9 +8,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
-use super::{Head, accept_key, has_token, is_token, is_valid_header_value, list_elements, trim};
+use super::{
+    Head, accept_key, check_parsed, has_token, is_token, is_valid_header_value, list_elements,
+    scan_head, trim,
+};
 use crate::config::Limits;
-use crate::error::{HandshakeError, Limit};
+use crate::error::HandshakeError;
 use crate::rng::RandomSource;
 
 /// What a client asks for: the URI, subprotocols, extra headers.
@@ -292,16 +295,7 @@ pub(crate) fn find_response(
     buf: &[u8],
     limits: &Limits,
 ) -> Result<Option<usize>, HandshakeError> {
-    match super::find_head_end(buf, &mut hs.scanned) {
-        Some(n) if n > limits.max_handshake_size => {
-            Err(HandshakeError::TooLarge(Limit::HandshakeSize))
-        }
-        Some(n) => Ok(Some(n)),
-        None if buf.len() > limits.max_handshake_size => {
-            Err(HandshakeError::TooLarge(Limit::HandshakeSize))
-        }
-        None => Ok(None),
-    }
+    scan_head(buf, &mut hs.scanned, limits)
 }
 
 /// Parses and validates the server's answer (§4.1, client steps 1–6, except
@@ -314,14 +308,7 @@ pub(crate) fn parse_response(
 ) -> Result<(Response, Option<String>), HandshakeError> {
     let mut storage = alloc::vec![httparse::EMPTY_HEADER; limits.max_headers];
     let mut resp = httparse::Response::new(&mut storage);
-    match resp.parse(&head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err(HandshakeError::MalformedHttp),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(HandshakeError::TooLarge(Limit::HeaderCount));
-        }
-        Err(_) => return Err(HandshakeError::MalformedHttp),
-    }
+    check_parsed(resp.parse(&head))?;
     let status = resp.code.ok_or(HandshakeError::MalformedHttp)?;
     if status != 101 {
         return Err(HandshakeError::Rejected { status });

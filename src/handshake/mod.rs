@@ -284,9 +284,40 @@ fn span(base: usize, part: &[u8]) -> Range<usize> {
     start..start + part.len()
 }
 
+/// Looks for a complete HTTP head at the start of `buf`, enforcing
+/// [`Limits::max_handshake_size`](crate::Limits::max_handshake_size);
+/// `scanned` carries how far earlier calls looked, so each byte is examined
+/// once however slowly the head arrives.
+pub(crate) fn scan_head(
+    buf: &[u8],
+    scanned: &mut usize,
+    limits: &crate::Limits,
+) -> Result<Option<usize>, HandshakeError> {
+    let too_large = HandshakeError::TooLarge(crate::error::Limit::HandshakeSize);
+    match find_head_end(buf, scanned) {
+        Some(n) if n > limits.max_handshake_size => Err(too_large),
+        Some(n) => Ok(Some(n)),
+        None if buf.len() > limits.max_handshake_size => Err(too_large),
+        None => Ok(None),
+    }
+}
+
+/// Maps an `httparse` result on a complete head to our error.
+pub(crate) fn check_parsed(
+    result: Result<httparse::Status<usize>, httparse::Error>,
+) -> Result<(), HandshakeError> {
+    match result {
+        Ok(httparse::Status::Complete(_)) => Ok(()),
+        Err(httparse::Error::TooManyHeaders) => {
+            Err(HandshakeError::TooLarge(crate::error::Limit::HeaderCount))
+        }
+        Ok(httparse::Status::Partial) | Err(_) => Err(HandshakeError::MalformedHttp),
+    }
+}
+
 /// Finds the end of an HTTP head (`\r\n\r\n`) without rescanning: `scanned`
 /// is how far previous calls looked. Returns the head length if found.
-pub(crate) fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
+fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
     let from = scanned.saturating_sub(3);
     let found = buf[from..]
         .windows(4)

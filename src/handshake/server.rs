@@ -8,11 +8,11 @@ use core::ops::Range;
 use bytes::Bytes;
 
 use super::{
-    Extension, Head, find_head_end, is_token, is_valid_header_value, list_elements,
-    parse_extensions, validate_request,
+    Extension, Head, check_parsed, is_token, is_valid_header_value, list_elements,
+    parse_extensions, scan_head, validate_request,
 };
 use crate::config::Limits;
-use crate::error::{HandshakeError, Limit, UsageError};
+use crate::error::{HandshakeError, UsageError};
 
 /// A validated upgrade request, handed to the application as
 /// [`Event::Request`](crate::Event::Request) to accept or reject.
@@ -115,16 +115,7 @@ impl RequestScanner {
         buf: &[u8],
         limits: &Limits,
     ) -> Result<Option<usize>, HandshakeError> {
-        match find_head_end(buf, &mut self.scanned) {
-            Some(n) if n > limits.max_handshake_size => {
-                Err(HandshakeError::TooLarge(Limit::HandshakeSize))
-            }
-            Some(n) => Ok(Some(n)),
-            None if buf.len() > limits.max_handshake_size => {
-                Err(HandshakeError::TooLarge(Limit::HandshakeSize))
-            }
-            None => Ok(None),
-        }
+        scan_head(buf, &mut self.scanned, limits)
     }
 }
 
@@ -133,14 +124,7 @@ impl Request {
     pub(crate) fn parse(head: Bytes, limits: &Limits) -> Result<Request, HandshakeError> {
         let mut storage = alloc::vec![httparse::EMPTY_HEADER; limits.max_headers];
         let mut req = httparse::Request::new(&mut storage);
-        match req.parse(&head) {
-            Ok(httparse::Status::Complete(_)) => {}
-            Ok(httparse::Status::Partial) => return Err(HandshakeError::MalformedHttp),
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(HandshakeError::TooLarge(Limit::HeaderCount));
-            }
-            Err(_) => return Err(HandshakeError::MalformedHttp),
-        }
+        check_parsed(req.parse(&head))?;
         let (Some(method), Some(path), Some(version)) = (req.method, req.path, req.version) else {
             return Err(HandshakeError::MalformedHttp);
         };
@@ -361,6 +345,7 @@ fn reason_phrase(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Limit;
 
     const GOOD: &str = "GET /chat?room=1 HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
