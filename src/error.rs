@@ -16,7 +16,13 @@ use core::fmt;
 use crate::close::CloseCode;
 use crate::frame::FrameError;
 
-/// Why a connection failed. See the [module docs](self).
+/// Why a connection failed: something the peer did, or a timer.
+///
+/// Never returned from a method: it arrives as
+/// [`Event::Error`](crate::Event::Error) after the connection has sent the
+/// matching close code (or, during the opening handshake, HTTP status), and
+/// [`Event::Closed`](crate::Event::Closed) follows. Mistakes of the
+/// application are [`UsageError`]s instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
