@@ -908,7 +908,7 @@ impl Connection {
                 }
                 _ => {}
             },
-            Which::Keepalive => {
+            Which::Keepalive | Which::Pong => {
                 let Some(k) = self.config.keepalive else {
                     return;
                 };
@@ -916,26 +916,15 @@ impl Connection {
                     return;
                 }
                 if core::mem::take(&mut self.activity) {
+                    // Traffic arrived: the peer is alive, start over.
                     self.timers
                         .set(Which::Keepalive, Deadline::At(self.timers.now + k.interval));
-                } else {
+                } else if which == Which::Keepalive {
                     let stamp = self.timers.now.as_nanos().to_be_bytes();
                     self.send
                         .control(&mut self.out, crate::frame::OpCode::Ping, &stamp);
                     self.timers
                         .set(Which::Pong, Deadline::At(self.timers.now + k.timeout));
-                }
-            }
-            Which::Pong => {
-                let Some(k) = self.config.keepalive else {
-                    return;
-                };
-                if !matches!(self.phase, Phase::Open) {
-                    return;
-                }
-                if core::mem::take(&mut self.activity) {
-                    self.timers
-                        .set(Which::Keepalive, Deadline::At(self.timers.now + k.interval));
                 } else {
                     self.fail(Error::Timeout(Timer::Keepalive));
                 }
