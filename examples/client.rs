@@ -1,6 +1,8 @@
 //! A line-oriented WebSocket client: each line of stdin is sent as a text
 //! message, each message received is printed on its own line. At the end of
-//! stdin it closes the connection cleanly and exits 0.
+//! stdin it waits for replies (until as many messages came back as were
+//! sent, or one second passes without one), then closes the connection
+//! cleanly and exits 0.
 //!
 //! ```text
 //! cargo run --release --example client -- ws://127.0.0.1:9001/
@@ -15,10 +17,13 @@ use std::io::{self, BufRead, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use blocking::{Blocking, Step};
 use wsmachine::{ClientRequest, CloseCode, Config, Connection, Event, Message};
+
+/// How long to wait for replies after the end of input.
+const REPLY_GRACE: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
     match run() {
@@ -58,30 +63,42 @@ fn run() -> io::Result<ExitCode> {
 
     let mut stdout = io::stdout().lock();
     let mut open = false;
+    let mut input_done = false;
     let mut closing = false;
+    let (mut sent, mut received) = (0u64, 0u64);
+    let mut last_reply = Instant::now();
     loop {
-        if open && !closing {
+        if open && !input_done {
             while let Ok(line) = lines.try_recv() {
                 match line {
-                    Some(line) => ws.send(Message::from(line))?,
+                    Some(line) => {
+                        ws.send(Message::from(line))?;
+                        sent += 1;
+                        last_reply = Instant::now();
+                    }
                     None => {
-                        ws.conn
-                            .close(CloseCode::NORMAL, "")
-                            .map_err(io::Error::other)?;
-                        closing = true;
+                        input_done = true;
                         break;
                     }
                 }
             }
         }
+        let replies_done = received >= sent || last_reply.elapsed() >= REPLY_GRACE;
+        if input_done && !closing && replies_done {
+            ws.conn
+                .close(CloseCode::NORMAL, "")
+                .map_err(io::Error::other)?;
+            closing = true;
+        }
         match ws.step(Some(Duration::from_millis(20)))? {
             Step::Event(Event::Open(_)) => open = true,
-            Step::Event(Event::Message(Message::Text(t))) => {
-                writeln!(stdout, "{t}")?;
-                stdout.flush()?;
-            }
-            Step::Event(Event::Message(Message::Binary(b))) => {
-                writeln!(stdout, "<{} bytes of binary>", b.len())?;
+            Step::Event(Event::Message(message)) => {
+                received += 1;
+                last_reply = Instant::now();
+                match message {
+                    Message::Text(t) => writeln!(stdout, "{t}")?,
+                    Message::Binary(b) => writeln!(stdout, "<{} bytes of binary>", b.len())?,
+                }
                 stdout.flush()?;
             }
             Step::Event(Event::Error(e)) => eprintln!("client: {e}"),
