@@ -431,7 +431,8 @@ impl Compressor {
                 self.stream = None;
             }
         }
-        Some((bytes::BytesMut::from(&out[..]), first))
+        // A fresh, unshared buffer: converted without a copy.
+        Some((bytes::BytesMut::from(bytes::Bytes::from(out)), first))
     }
 }
 

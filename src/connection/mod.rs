@@ -553,8 +553,9 @@ impl Connection {
     /// Sends a whole message (one frame; compressed if permessage-deflate is
     /// on and the message is large enough).
     ///
-    /// A server's large binary payloads are queued without copying; a
-    /// client's are copied once, masked on the way.
+    /// A server's large payloads are queued without copying; a client masks
+    /// them while copying, or in place when it holds the only reference to
+    /// the buffer.
     pub fn send(&mut self, message: impl Into<crate::Message>) -> Result<(), UsageError> {
         self.check_open()?;
         self.send.message(
