@@ -290,6 +290,27 @@ proptest! {
 
 // ------------------------------------------------------------ round trips
 
+/// Sends `messages` from one side and reads them back on the other in reads
+/// of `sizes` bytes.
+fn round_trip(
+    sender: &mut Connection,
+    receiver: &mut Connection,
+    messages: &[Message],
+    sizes: &[usize],
+) -> Vec<Message> {
+    for m in messages {
+        sender.send(m.clone()).unwrap();
+    }
+    let wire = take_output(sender);
+    feed_reads(receiver, &wire, sizes)
+        .into_iter()
+        .map(|e| match e {
+            Event::Message(m) => m,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -300,20 +321,12 @@ proptest! {
         messages in prop::collection::vec(sendable(), 1..4),
         sizes in prop::collection::vec(1usize..5000, 1..6),
     ) {
-        let mut client = open_client(Config::default());
-        let mut server = open_server(Config::default());
-        for m in &messages {
-            client.send(m.clone()).unwrap();
-        }
-        let wire = take_output(&mut client);
-        let events = feed_reads(&mut server, &wire, &sizes);
-        let got: Vec<Message> = events
-            .into_iter()
-            .map(|e| match e {
-                Event::Message(m) => m,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect();
+        let got = round_trip(
+            &mut open_client(Config::default()),
+            &mut open_server(Config::default()),
+            &messages,
+            &sizes,
+        );
         prop_assert_eq!(got, messages);
     }
 
@@ -323,20 +336,12 @@ proptest! {
         messages in prop::collection::vec(sendable(), 1..4),
         sizes in prop::collection::vec(1usize..5000, 1..6),
     ) {
-        let mut server = open_server(Config::default());
-        let mut client = open_client(Config::default());
-        for m in &messages {
-            server.send(m.clone()).unwrap();
-        }
-        let wire = take_output(&mut server);
-        let events = feed_reads(&mut client, &wire, &sizes);
-        let got: Vec<Message> = events
-            .into_iter()
-            .map(|e| match e {
-                Event::Message(m) => m,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect();
+        let got = round_trip(
+            &mut open_server(Config::default()),
+            &mut open_client(Config::default()),
+            &messages,
+            &sizes,
+        );
         prop_assert_eq!(got, messages);
     }
 
