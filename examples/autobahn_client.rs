@@ -15,10 +15,10 @@ use blocking::Blocking;
 use wsmachine::{ClientRequest, Config, Connection, Event};
 
 fn connect(base: &str, path: &str) -> io::Result<Blocking> {
-    let request = ClientRequest::new(&format!("{base}{path}")).map_err(io::Error::other)?;
+    let request = ClientRequest::new(&format!("{base}{path}"))?;
     let host = request.host().trim_start_matches('[').trim_end_matches(']');
     let stream = TcpStream::connect((host, request.port()))?;
-    let conn = Connection::client(Config::default(), &request).map_err(io::Error::other)?;
+    let conn = Connection::client(Config::default(), &request)?;
     Blocking::new(stream, conn)
 }
 
@@ -31,10 +31,9 @@ fn run(base: &str, path: &str) -> io::Result<Option<String>> {
             if first.is_none() {
                 first = m.as_text().map(String::from);
             }
-            // Echo; a send refused because the peer closed is fine here.
-            if ws.send(m).is_err() && ws.conn.is_finished() {
-                break;
-            }
+            // Echo. A send refused because the connection is closing is
+            // fine: the loop goes on until the teardown is finished.
+            let _ = ws.send(m);
         }
     }
     Ok(first)

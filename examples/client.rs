@@ -2,7 +2,8 @@
 //! message, each message received is printed on its own line. At the end of
 //! stdin it waits for replies (until as many messages came back as were
 //! sent, or one second passes without one), then closes the connection
-//! cleanly and exits 0.
+//! cleanly and exits 0. It says who ended the connection, and why, when it
+//! was not that clean close.
 //!
 //! ```text
 //! cargo run --release --example client -- ws://127.0.0.1:9001/
@@ -20,7 +21,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use blocking::{Blocking, Step};
-use wsmachine::{ClientRequest, CloseCode, Config, Connection, Event, Message};
+use wsmachine::{ClientRequest, CloseCode, Closed, Config, Connection, Error, Event, Message};
 
 /// How long to wait for replies after the end of input.
 const REPLY_GRACE: Duration = Duration::from_secs(1);
@@ -39,7 +40,7 @@ fn run() -> io::Result<ExitCode> {
     let uri = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001/".into());
-    let request = ClientRequest::new(&uri).map_err(io::Error::other)?;
+    let request = ClientRequest::new(&uri)?;
     if request.is_tls() {
         return Err(io::Error::other(
             "wss:// needs a TLS driver; this example speaks ws:// only",
@@ -47,8 +48,7 @@ fn run() -> io::Result<ExitCode> {
     }
     let host = request.host().trim_start_matches('[').trim_end_matches(']');
     let stream = TcpStream::connect((host, request.port()))?;
-    let conn = Connection::client(Config::default(), &request).map_err(io::Error::other)?;
-    let mut ws = Blocking::new(stream, conn)?;
+    let mut ws = Blocking::new(stream, Connection::client(Config::default(), &request)?)?;
 
     let (lines_tx, lines) = mpsc::channel::<Option<String>>();
     std::thread::spawn(move || {
@@ -62,13 +62,13 @@ fn run() -> io::Result<ExitCode> {
     });
 
     let mut stdout = io::stdout().lock();
-    let mut open = false;
-    let mut input_done = false;
-    let mut closing = false;
+    let (mut open, mut input_done, mut closing) = (false, false, false);
     let (mut sent, mut received) = (0u64, 0u64);
     let mut last_reply = Instant::now();
+    let mut failure: Option<Error> = None;
+    let mut outcome: Option<Closed> = None;
     loop {
-        if open && !input_done {
+        if open && !input_done && !closing {
             while let Ok(line) = lines.try_recv() {
                 match line {
                     Some(line) => {
@@ -84,10 +84,8 @@ fn run() -> io::Result<ExitCode> {
             }
         }
         let replies_done = received >= sent || last_reply.elapsed() >= REPLY_GRACE;
-        if input_done && !closing && replies_done {
-            ws.conn
-                .close(CloseCode::NORMAL, "")
-                .map_err(io::Error::other)?;
+        if input_done && !closing && replies_done && outcome.is_none() {
+            ws.conn.close(CloseCode::NORMAL, "")?;
             closing = true;
         }
         match ws.step(Some(Duration::from_millis(20)))? {
@@ -101,20 +99,40 @@ fn run() -> io::Result<ExitCode> {
                 }
                 stdout.flush()?;
             }
-            Step::Event(Event::Error(e)) => eprintln!("client: {e}"),
-            Step::Event(Event::Closed(c)) => {
-                return Ok(if closing && c.clean {
-                    ExitCode::SUCCESS
-                } else {
-                    eprintln!(
-                        "client: connection closed by the server ({} {})",
-                        c.code, c.reason
-                    );
-                    ExitCode::FAILURE
-                });
-            }
+            Step::Event(Event::Error(e)) => failure = Some(e),
+            // Keep going: the connection still writes its last frames and
+            // waits for the server to close the transport.
+            Step::Event(Event::Closed(c)) => outcome = Some(c),
             Step::Event(_) | Step::Idle => {}
-            Step::Finished => return Ok(ExitCode::FAILURE),
+            Step::Finished => break,
         }
     }
+    Ok(report(closing, failure, outcome))
+}
+
+/// Says who ended the connection and why; success only for the clean close
+/// this client asked for.
+fn report(closing: bool, failure: Option<Error>, outcome: Option<Closed>) -> ExitCode {
+    let Some(c) = outcome else {
+        eprintln!("client: the connection ended without a close");
+        return ExitCode::FAILURE;
+    };
+    match failure {
+        Some(e) if c.initiated_locally => {
+            let code = c.sent.map_or(String::from("no close frame"), |f| {
+                format!("close {}", f.code)
+            });
+            eprintln!("client: failed the connection ({code}): {e}");
+        }
+        Some(e) => eprintln!("client: the connection failed: {e}"),
+        None if closing && c.clean => return ExitCode::SUCCESS,
+        None if c.initiated_locally => {
+            eprintln!("client: closed, but the server did not answer ({})", c.code);
+        }
+        None => eprintln!(
+            "client: the server closed the connection ({} {})",
+            c.code, c.reason
+        ),
+    }
+    ExitCode::FAILURE
 }

@@ -50,9 +50,12 @@ fn serve(stream: TcpStream) -> io::Result<()> {
                 if let Some(p) = request.subprotocols().next() {
                     accept = accept.subprotocol(p);
                 }
-                ws.conn.accept(accept).map_err(io::Error::other)?;
+                ws.conn.accept(accept)?;
             }
-            Event::Message(message) => ws.send(message)?,
+            // A message that arrives while we close is not echoed.
+            Event::Message(message) => {
+                let _ = ws.send(message);
+            }
             Event::Error(e) => eprintln!("connection failed: {e}"),
             _ => {}
         }

@@ -3,8 +3,6 @@
 use alloc::string::String;
 use core::fmt;
 
-use crate::error::{Error, ProtocolViolation};
-
 /// A close status code (RFC 6455 §7.4).
 ///
 /// Any `u16` can be held; [`is_sendable`](Self::is_sendable) tells whether
@@ -100,18 +98,29 @@ pub struct CloseFrame {
 /// The longest close reason that fits in a control frame.
 pub const MAX_REASON_LEN: usize = 123;
 
+/// Why a Close frame payload is invalid (§5.5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BadClose {
+    /// A one-byte payload.
+    OneByte,
+    /// A code that may not be sent.
+    Code(u16),
+    /// The reason is not UTF-8.
+    Utf8,
+}
+
 /// Parses a Close frame payload (§5.5.1). `Ok(None)` is a Close without a
 /// status code.
-pub(crate) fn parse_close_payload(payload: &[u8]) -> Result<Option<CloseFrame>, Error> {
+pub(crate) fn parse_close_payload(payload: &[u8]) -> Result<Option<CloseFrame>, BadClose> {
     match payload {
         [] => Ok(None),
-        [_] => Err(Error::Protocol(ProtocolViolation::InvalidCloseFrame)),
+        [_] => Err(BadClose::OneByte),
         [hi, lo, reason @ ..] => {
             let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
             if !code.is_sendable() {
-                return Err(Error::Protocol(ProtocolViolation::InvalidCloseCode(code.0)));
+                return Err(BadClose::Code(code.0));
             }
-            let reason = core::str::from_utf8(reason).map_err(|_| Error::InvalidUtf8)?;
+            let reason = core::str::from_utf8(reason).map_err(|_| BadClose::Utf8)?;
             Ok(Some(CloseFrame {
                 code,
                 reason: String::from(reason),
@@ -142,10 +151,7 @@ mod tests {
     #[test]
     fn parses_close_bodies() {
         assert_eq!(parse_close_payload(&[]), Ok(None));
-        assert!(matches!(
-            parse_close_payload(&[3]),
-            Err(Error::Protocol(ProtocolViolation::InvalidCloseFrame))
-        ));
+        assert_eq!(parse_close_payload(&[3]), Err(BadClose::OneByte));
         assert_eq!(
             parse_close_payload(&[0x03, 0xe8, b'o', b'k']),
             Ok(Some(CloseFrame {
@@ -153,13 +159,13 @@ mod tests {
                 reason: "ok".into()
             }))
         );
-        assert!(matches!(
+        assert_eq!(
             parse_close_payload(&[0x03, 0xed]),
-            Err(Error::Protocol(ProtocolViolation::InvalidCloseCode(1005)))
-        ));
+            Err(BadClose::Code(1005))
+        );
         assert_eq!(
             parse_close_payload(&[0x03, 0xe8, 0xff]),
-            Err(Error::InvalidUtf8)
+            Err(BadClose::Utf8)
         );
     }
 }

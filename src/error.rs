@@ -2,21 +2,38 @@
 //!
 //! Two kinds, kept apart as in wsproto:
 //!
-//! - [`Error`]: something the *peer* (or the transport, or time) did. It is
-//!   never returned from a method; it arrives as
+//! - [`Error`]: something *outside the application* went wrong: the peer
+//!   broke the protocol, a timer ran out, the transport failed. It is never
+//!   returned from a method; it arrives as
 //!   [`Event::Error`](crate::Event::Error), the connection has already sent
 //!   the matching close code (or HTTP status during the handshake), and
 //!   [`Event::Closed`](crate::Event::Closed) follows.
 //! - [`UsageError`]: the *application* asked for something the connection
-//!   cannot do in its current state (send after close, a 200-byte ping, …).
-//!   It is returned from the method and changes nothing.
+//!   cannot do (send after close, a 200-byte ping, a header the crate writes
+//!   itself, an invalid URI, …). It is returned from the method and changes
+//!   nothing. [`SendError`] is a `UsageError` that also hands back what was
+//!   not sent.
+//!
+//! # Stable codes
+//!
+//! Every error has a numeric [`code`](Error::code) that never changes
+//! meaning, for logs and for the C ABI:
+//!
+//! | range | type |
+//! |---|---|
+//! | 100–199 | [`UsageError`] |
+//! | 200–299 | [`Error`] other than handshake failures (protocol, limits, timers, transport) |
+//! | 300–399 | [`HandshakeError`] (inside [`Error::Handshake`]) |
 
+use alloc::boxed::Box;
 use core::fmt;
 
 use crate::close::CloseCode;
 use crate::frame::FrameError;
+use crate::handshake::Response;
 
-/// Why a connection failed: something the peer did, or a timer.
+/// Why a connection failed: something the peer did, a timer, or the
+/// transport.
 ///
 /// Never returned from a method: it arrives as
 /// [`Event::Error`](crate::Event::Error) after the connection has sent the
@@ -38,8 +55,12 @@ pub enum Error {
     /// The opening handshake failed. A server has answered with the HTTP
     /// status of [`HandshakeError::http_status`]; no close frame is sent.
     Handshake(HandshakeError),
-    /// A timer expired.
+    /// A timer expired. The keepalive timer sends close code 1011; the
+    /// others end the connection without a new Close frame.
     Timeout(Timer),
+    /// The driver reported that the transport failed
+    /// ([`Connection::transport_error`](crate::Connection::transport_error)).
+    Transport,
 }
 
 impl Error {
@@ -51,7 +72,22 @@ impl Error {
             Error::InvalidUtf8 | Error::BadCompressedData => Some(CloseCode::INVALID_PAYLOAD),
             Error::LimitExceeded(_) => Some(CloseCode::MESSAGE_TOO_BIG),
             Error::Timeout(Timer::Keepalive) => Some(CloseCode::INTERNAL_ERROR),
-            Error::Handshake(_) | Error::Timeout(_) => None,
+            Error::Handshake(_) | Error::Timeout(_) | Error::Transport => None,
+        }
+    }
+
+    /// The stable numeric code of this error (see the module docs).
+    pub fn code(&self) -> u16 {
+        match self {
+            Error::Protocol(v) => v.code(),
+            Error::InvalidUtf8 => 220,
+            Error::LimitExceeded(l) => 230 + l.index(),
+            Error::BadCompressedData => 240,
+            Error::Timeout(Timer::Handshake) => 250,
+            Error::Timeout(Timer::Close) => 251,
+            Error::Timeout(Timer::Keepalive) => 252,
+            Error::Transport => 260,
+            Error::Handshake(h) => h.code(),
         }
     }
 }
@@ -65,6 +101,7 @@ impl fmt::Display for Error {
             Error::BadCompressedData => f.write_str("compressed message could not be inflated"),
             Error::Handshake(h) => write!(f, "opening handshake failed: {h}"),
             Error::Timeout(t) => write!(f, "{t} timed out"),
+            Error::Transport => f.write_str("the transport failed"),
         }
     }
 }
@@ -93,6 +130,24 @@ pub enum ProtocolViolation {
     InvalidCloseFrame,
     /// A Close frame with a reserved or undefined status code (§7.4).
     InvalidCloseCode(u16),
+}
+
+impl ProtocolViolation {
+    fn code(&self) -> u16 {
+        match self {
+            ProtocolViolation::Frame(FrameError::ReservedOpcode(_)) => 200,
+            ProtocolViolation::Frame(FrameError::ControlFrameTooLong) => 201,
+            ProtocolViolation::Frame(FrameError::FragmentedControlFrame) => 202,
+            ProtocolViolation::Frame(FrameError::LengthOverflow) => 203,
+            ProtocolViolation::ReservedBits => 204,
+            ProtocolViolation::UnmaskedFrame => 205,
+            ProtocolViolation::MaskedFrame => 206,
+            ProtocolViolation::UnexpectedContinuation => 207,
+            ProtocolViolation::ExpectedContinuation => 208,
+            ProtocolViolation::InvalidCloseFrame => 209,
+            ProtocolViolation::InvalidCloseCode(_) => 210,
+        }
+    }
 }
 
 impl fmt::Display for ProtocolViolation {
@@ -134,6 +189,17 @@ pub enum Limit {
     HeaderCount,
 }
 
+impl Limit {
+    const fn index(self) -> u16 {
+        match self {
+            Limit::FrameSize => 0,
+            Limit::MessageSize => 1,
+            Limit::HandshakeSize => 2,
+            Limit::HeaderCount => 3,
+        }
+    }
+}
+
 impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -151,8 +217,7 @@ impl fmt::Display for Limit {
 pub enum Timer {
     /// The opening handshake did not finish in time.
     Handshake,
-    /// The peer did not complete the closing handshake (or, for a client,
-    /// close the transport) in time.
+    /// The peer did not complete the closing handshake in time.
     Close,
     /// No traffic arrived within the keepalive ping's deadline.
     Keepalive,
@@ -168,16 +233,22 @@ impl fmt::Display for Timer {
     }
 }
 
-/// Why an opening handshake failed (RFC 6455 §4).
+/// Why an opening handshake failed (RFC 6455 §4): what the peer sent, or
+/// did not send, in time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandshakeError {
-    /// The bytes are not a well-formed HTTP/1.1 message.
+    /// The bytes are not a well-formed HTTP/1.1 message, or the head ends in
+    /// a bare-LF blank line.
     MalformedHttp,
     /// The request method is not GET.
     MethodNotGet,
-    /// The request is not HTTP/1.1 (or later).
+    /// The request or answer is not HTTP/1.1 (a request may be a later
+    /// HTTP/1.x).
     NotHttp11,
+    /// The request target is neither a path (`/chat`) nor an absolute
+    /// `http`, `https`, `ws` or `wss` URI (RFC 6455 §4.2.1).
+    InvalidTarget,
     /// A required header is missing, repeated or has a wrong value; the name
     /// says which.
     BadHeader(&'static str),
@@ -189,11 +260,11 @@ pub enum HandshakeError {
     OriginRejected,
     /// The head exceeded a size or header-count limit. Answered with 431.
     TooLarge(Limit),
-    /// The server answered with a status other than 101.
-    Rejected {
-        /// The HTTP status code.
-        status: u16,
-    },
+    /// The server answered with a status other than 101. The whole answer
+    /// (status, headers, body) is kept: follow a redirect (3xx with
+    /// `Location`) or answer an authentication challenge (401 with
+    /// `WWW-Authenticate`) with a new connection.
+    Rejected(Box<Response>),
     /// The server's `Sec-WebSocket-Accept` does not match our key.
     BadAccept,
     /// The server chose a subprotocol we did not offer.
@@ -203,15 +274,6 @@ pub enum HandshakeError {
     UnexpectedExtension,
     /// The transport closed before the handshake finished.
     Eof,
-    /// The client URI is not a valid `ws://` or `wss://` URI.
-    InvalidUri,
-    /// A header name or value given to the builder contains CR, LF, NUL or
-    /// is otherwise not valid in HTTP/1.1.
-    InvalidHeader,
-    /// A subprotocol name is empty or not an HTTP token.
-    InvalidSubprotocol,
-    /// No entropy for the handshake key and masks.
-    Entropy,
 }
 
 impl HandshakeError {
@@ -224,6 +286,28 @@ impl HandshakeError {
             _ => 400,
         }
     }
+
+    /// The stable numeric code of this error (see the module docs of
+    /// [`Error`]).
+    pub fn code(&self) -> u16 {
+        match self {
+            HandshakeError::MalformedHttp => 300,
+            HandshakeError::MethodNotGet => 301,
+            HandshakeError::NotHttp11 => 302,
+            HandshakeError::InvalidTarget => 303,
+            HandshakeError::BadHeader(_) => 304,
+            HandshakeError::UnsupportedVersion => 305,
+            HandshakeError::RequestHasBody => 306,
+            HandshakeError::OriginRejected => 307,
+            HandshakeError::TooLarge(Limit::HeaderCount) => 309,
+            HandshakeError::TooLarge(_) => 308,
+            HandshakeError::Rejected(_) => 310,
+            HandshakeError::BadAccept => 311,
+            HandshakeError::UnexpectedSubprotocol => 312,
+            HandshakeError::UnexpectedExtension => 313,
+            HandshakeError::Eof => 314,
+        }
+    }
 }
 
 impl fmt::Display for HandshakeError {
@@ -232,12 +316,13 @@ impl fmt::Display for HandshakeError {
             HandshakeError::MalformedHttp => f.write_str("malformed HTTP"),
             HandshakeError::MethodNotGet => f.write_str("method is not GET"),
             HandshakeError::NotHttp11 => f.write_str("not HTTP/1.1"),
+            HandshakeError::InvalidTarget => f.write_str("invalid request target"),
             HandshakeError::BadHeader(h) => write!(f, "missing or invalid {h} header"),
             HandshakeError::UnsupportedVersion => f.write_str("unsupported Sec-WebSocket-Version"),
             HandshakeError::RequestHasBody => f.write_str("upgrade request has a body"),
             HandshakeError::OriginRejected => f.write_str("origin not allowed"),
             HandshakeError::TooLarge(l) => write!(f, "{l} limit exceeded"),
-            HandshakeError::Rejected { status } => write!(f, "server answered {status}"),
+            HandshakeError::Rejected(r) => write!(f, "server answered {}", r.status()),
             HandshakeError::BadAccept => f.write_str("Sec-WebSocket-Accept mismatch"),
             HandshakeError::UnexpectedSubprotocol => {
                 f.write_str("server chose a subprotocol that was not offered")
@@ -246,10 +331,6 @@ impl fmt::Display for HandshakeError {
                 f.write_str("server answered with an extension that was not offered")
             }
             HandshakeError::Eof => f.write_str("transport closed during the handshake"),
-            HandshakeError::InvalidUri => f.write_str("invalid ws:// or wss:// URI"),
-            HandshakeError::InvalidHeader => f.write_str("invalid header name or value"),
-            HandshakeError::InvalidSubprotocol => f.write_str("invalid subprotocol name"),
-            HandshakeError::Entropy => f.write_str("no entropy available"),
         }
     }
 }
@@ -262,8 +343,8 @@ impl From<HandshakeError> for Error {
     }
 }
 
-/// The application asked for something the connection cannot do now. The
-/// connection is unchanged.
+/// The application asked for something the connection cannot do now, or
+/// gave it something invalid. The connection is unchanged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UsageError {
@@ -283,6 +364,15 @@ pub enum UsageError {
         /// The configured limit.
         limit: usize,
     },
+    /// A frame of `len` bytes can never fit in the output buffer: raise
+    /// [`Limits::max_output_buffer`](crate::Limits::max_output_buffer) or
+    /// send the message in fragments.
+    MessageTooLarge {
+        /// The frame's size on the wire (header and payload).
+        len: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// A ping, pong or close payload over 125 bytes (§5.5).
     ControlPayloadTooLong,
     /// The close code may not be sent (§7.4): see
@@ -291,6 +381,11 @@ pub enum UsageError {
     /// A fragment continued a message that was never started, or a new
     /// message started while a fragmented one is unfinished.
     FragmentOrder,
+    /// A fragment's kind (text or binary) differs from its message's.
+    FragmentKind,
+    /// Text (a fragment of a text message) is not valid UTF-8, or the last
+    /// fragment ends inside a code point.
+    InvalidUtf8,
     /// `accept` or `reject` was called when no request is waiting for a
     /// decision.
     NoPendingRequest,
@@ -298,8 +393,53 @@ pub enum UsageError {
     SubprotocolNotOffered,
     /// A header name or value contains CR, LF, NUL or is not valid HTTP.
     InvalidHeader,
+    /// The header is one the crate writes itself (`Upgrade`, `Connection`,
+    /// `Sec-WebSocket-*`, `Content-Length`, `Transfer-Encoding`).
+    ManagedHeader,
     /// The status is not a valid non-101 HTTP status for a rejection.
     InvalidStatus(u16),
+    /// The client URI is not a valid `ws://` or `wss://` URI.
+    InvalidUri,
+    /// A subprotocol name is empty or not an HTTP token.
+    InvalidSubprotocol,
+    /// The extension agreement given to a connection whose handshake was done
+    /// elsewhere is not one this configuration can use.
+    InvalidExtensions,
+    /// The operating system could not provide entropy for the handshake key
+    /// and mask keys.
+    Entropy,
+    /// A fragment of a message whose first fragment went out compressed
+    /// could not be compressed; the message cannot be finished.
+    CompressionFailed,
+}
+
+impl UsageError {
+    /// The stable numeric code of this error (see the module docs of
+    /// [`Error`]).
+    pub fn code(&self) -> u16 {
+        match self {
+            UsageError::NotOpen => 100,
+            UsageError::Closing => 101,
+            UsageError::Closed => 102,
+            UsageError::OutputFull { .. } => 103,
+            UsageError::MessageTooLarge { .. } => 104,
+            UsageError::ControlPayloadTooLong => 105,
+            UsageError::InvalidCloseCode(_) => 106,
+            UsageError::FragmentOrder => 107,
+            UsageError::FragmentKind => 108,
+            UsageError::InvalidUtf8 => 109,
+            UsageError::NoPendingRequest => 110,
+            UsageError::SubprotocolNotOffered => 111,
+            UsageError::InvalidHeader => 112,
+            UsageError::ManagedHeader => 113,
+            UsageError::InvalidStatus(_) => 114,
+            UsageError::InvalidUri => 115,
+            UsageError::InvalidSubprotocol => 116,
+            UsageError::InvalidExtensions => 117,
+            UsageError::Entropy => 118,
+            UsageError::CompressionFailed => 119,
+        }
+    }
 }
 
 impl fmt::Display for UsageError {
@@ -314,17 +454,166 @@ impl fmt::Display for UsageError {
                     "output buffer full ({pending} bytes pending, limit {limit})"
                 )
             }
+            UsageError::MessageTooLarge { len, limit } => {
+                write!(
+                    f,
+                    "a {len}-byte frame never fits the {limit}-byte output buffer"
+                )
+            }
             UsageError::ControlPayloadTooLong => {
                 f.write_str("control frame payload over 125 bytes")
             }
             UsageError::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
             UsageError::FragmentOrder => f.write_str("fragments out of order"),
+            UsageError::FragmentKind => f.write_str("fragment kind differs from its message's"),
+            UsageError::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
             UsageError::NoPendingRequest => f.write_str("no handshake request awaits a decision"),
             UsageError::SubprotocolNotOffered => f.write_str("subprotocol was not offered"),
             UsageError::InvalidHeader => f.write_str("invalid header name or value"),
+            UsageError::ManagedHeader => f.write_str("header is written by the connection itself"),
             UsageError::InvalidStatus(s) => write!(f, "invalid rejection status {s}"),
+            UsageError::InvalidUri => f.write_str("invalid ws:// or wss:// URI"),
+            UsageError::InvalidSubprotocol => f.write_str("invalid subprotocol name"),
+            UsageError::InvalidExtensions => f.write_str("unusable extension agreement"),
+            UsageError::Entropy => f.write_str("no entropy available"),
+            UsageError::CompressionFailed => f.write_str("a fragment could not be compressed"),
         }
     }
 }
 
 impl core::error::Error for UsageError {}
+
+impl From<crate::rng::EntropyError> for UsageError {
+    fn from(_: crate::rng::EntropyError) -> Self {
+        UsageError::Entropy
+    }
+}
+
+/// A refused send: why, and what was not sent, handed back so that it can
+/// be sent again once the output buffer has room.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SendError<T> {
+    /// Why the send was refused.
+    pub error: UsageError,
+    /// What was not sent.
+    pub value: T,
+}
+
+impl<T> SendError<T> {
+    /// What was not sent.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    /// The error only: the value may be megabytes long.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<T> core::error::Error for SendError<T> {}
+
+#[cfg(feature = "std")]
+mod io_conversions {
+    use std::io::{self, ErrorKind};
+
+    use super::{Error, HandshakeError, SendError, UsageError};
+
+    impl From<Error> for io::Error {
+        fn from(e: Error) -> io::Error {
+            let kind = match &e {
+                Error::Timeout(_) => ErrorKind::TimedOut,
+                Error::Transport => ErrorKind::ConnectionReset,
+                Error::Handshake(HandshakeError::Eof) => ErrorKind::UnexpectedEof,
+                Error::Handshake(HandshakeError::Rejected(_)) => ErrorKind::ConnectionRefused,
+                _ => ErrorKind::InvalidData,
+            };
+            io::Error::new(kind, e)
+        }
+    }
+
+    impl From<UsageError> for io::Error {
+        fn from(e: UsageError) -> io::Error {
+            let kind = match &e {
+                UsageError::NotOpen => ErrorKind::NotConnected,
+                UsageError::Closing | UsageError::Closed => ErrorKind::BrokenPipe,
+                UsageError::OutputFull { .. } => ErrorKind::WouldBlock,
+                _ => ErrorKind::InvalidInput,
+            };
+            io::Error::new(kind, e)
+        }
+    }
+
+    impl<T> From<SendError<T>> for io::Error {
+        fn from(e: SendError<T>) -> io::Error {
+            e.error.into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct() {
+        let usage = [
+            UsageError::NotOpen,
+            UsageError::Closing,
+            UsageError::Closed,
+            UsageError::OutputFull {
+                pending: 0,
+                limit: 0,
+            },
+            UsageError::MessageTooLarge { len: 0, limit: 0 },
+            UsageError::ControlPayloadTooLong,
+            UsageError::InvalidCloseCode(0),
+            UsageError::FragmentOrder,
+            UsageError::FragmentKind,
+            UsageError::InvalidUtf8,
+            UsageError::NoPendingRequest,
+            UsageError::SubprotocolNotOffered,
+            UsageError::InvalidHeader,
+            UsageError::ManagedHeader,
+            UsageError::InvalidStatus(0),
+            UsageError::InvalidUri,
+            UsageError::InvalidSubprotocol,
+            UsageError::InvalidExtensions,
+            UsageError::Entropy,
+            UsageError::CompressionFailed,
+        ];
+        let mut codes: alloc::vec::Vec<u16> = usage.iter().map(UsageError::code).collect();
+        let errors = [
+            Error::InvalidUtf8,
+            Error::BadCompressedData,
+            Error::Transport,
+            Error::Timeout(Timer::Handshake),
+            Error::Timeout(Timer::Close),
+            Error::Timeout(Timer::Keepalive),
+            Error::LimitExceeded(Limit::FrameSize),
+            Error::LimitExceeded(Limit::MessageSize),
+            Error::Protocol(ProtocolViolation::ReservedBits),
+            Error::Protocol(ProtocolViolation::InvalidCloseCode(1)),
+            Error::Handshake(HandshakeError::Eof),
+            Error::Handshake(HandshakeError::TooLarge(Limit::HeaderCount)),
+            Error::Handshake(HandshakeError::TooLarge(Limit::HandshakeSize)),
+        ];
+        codes.extend(errors.iter().map(Error::code));
+        let n = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), n, "duplicate codes");
+        assert!(usage.iter().all(|u| (100..200).contains(&u.code())));
+        assert!(errors[..10].iter().all(|e| (200..300).contains(&e.code())));
+    }
+}

@@ -13,9 +13,10 @@ use crate::message::{Message, MessageKind};
 /// [`Connection::poll_event`](crate::Connection::poll_event).
 ///
 /// The order over a connection's life: (server) one [`Request`](Self::Request);
-/// one [`Open`](Self::Open); any number of messages or chunks, pings and
-/// pongs; at most one [`Error`](Self::Error); exactly one
-/// [`Closed`](Self::Closed), always last.
+/// one [`Open`](Self::Open) (none for a connection whose handshake was done
+/// elsewhere); any number of messages or chunks, pings and pongs; at most
+/// one [`Error`](Self::Error); exactly one [`Closed`](Self::Closed), always
+/// last.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
@@ -38,8 +39,10 @@ pub enum Event {
     /// already answered as RFC 6455 requires (close code or HTTP status);
     /// [`Closed`](Self::Closed) follows.
     Error(Error),
-    /// The connection is over: write out what is left in the output buffer,
-    /// then close the transport. Always the last event.
+    /// The WebSocket connection is closed. Always the last event. Keep
+    /// driving the connection until
+    /// [`Connection::is_finished`](crate::Connection::is_finished): its last
+    /// frames are still to be written and the transport torn down.
     Closed(Closed),
 }
 
@@ -83,6 +86,11 @@ impl Chunk {
 }
 
 /// How the connection ended (RFC 6455 §7.1.5, §7.1.6).
+///
+/// Who closed: with [`initiated_locally`](Self::initiated_locally) this side
+/// ended it (the application's `close`, `fail` or `abort`, or this side
+/// failing the connection because of an [`Event::Error`] just before);
+/// otherwise the peer did (its Close frame, or the transport ending).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Closed {
@@ -95,6 +103,8 @@ pub struct Closed {
     pub clean: bool,
     /// The Close frame this side sent, if any.
     pub sent: Option<CloseFrame>,
-    /// Whether this side sent its Close frame first.
+    /// Whether this side ended the connection first: it sent its Close frame
+    /// before receiving the peer's, or closed or aborted before any Close
+    /// frame was exchanged.
     pub initiated_locally: bool,
 }

@@ -96,23 +96,28 @@ impl OpCode {
     }
 }
 
-/// A decoded frame header.
+/// A frame header: what [`FrameHeader::decode`] reads and
+/// [`FrameHeader::encode`] writes.
+///
+/// Fields are read through accessors and set through the `with_*` builders,
+/// so the layout can change without breaking callers.
+///
+/// ```
+/// use wsmachine::frame::{FrameHeader, OpCode, Status, MAX_HEADER_LEN};
+///
+/// let header = FrameHeader::new(true, OpCode::Text, 5).with_mask([0x37, 0xfa, 0x21, 0x3d]);
+/// let mut buf = [0u8; MAX_HEADER_LEN];
+/// let n = header.encode(&mut buf);
+/// assert_eq!(&buf[..n], &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d]);
+/// assert_eq!(FrameHeader::decode(&buf[..n]), Ok(Status::Complete((header, n))));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
-    /// Final fragment of a message.
-    pub fin: bool,
-    /// RSV1: "per-message compressed" under permessage-deflate (RFC 7692).
-    pub rsv1: bool,
-    /// RSV2: no extension defines it.
-    pub rsv2: bool,
-    /// RSV3: no extension defines it.
-    pub rsv3: bool,
-    /// The opcode.
-    pub opcode: OpCode,
-    /// The masking key, present on every client-to-server frame.
-    pub mask: Option<[u8; 4]>,
-    /// Length of the payload in bytes.
-    pub payload_len: u64,
+    fin: bool,
+    rsv: u8,
+    opcode: OpCode,
+    mask: Option<[u8; 4]>,
+    payload_len: u64,
 }
 
 impl FrameHeader {
@@ -120,13 +125,66 @@ impl FrameHeader {
     pub const fn new(fin: bool, opcode: OpCode, payload_len: u64) -> FrameHeader {
         FrameHeader {
             fin,
-            rsv1: false,
-            rsv2: false,
-            rsv3: false,
+            rsv: 0,
             opcode,
             mask: None,
             payload_len,
         }
+    }
+
+    /// The same header with this masking key (client-to-server frames).
+    #[must_use]
+    pub const fn with_mask(mut self, key: [u8; 4]) -> FrameHeader {
+        self.mask = Some(key);
+        self
+    }
+
+    /// The same header with the three reserved bits set to `bits`
+    /// (RSV1 = 4, RSV2 = 2, RSV3 = 1; higher bits are ignored).
+    #[must_use]
+    pub const fn with_rsv(mut self, bits: u8) -> FrameHeader {
+        self.rsv = bits & 7;
+        self
+    }
+
+    /// Final fragment of a message.
+    pub const fn fin(&self) -> bool {
+        self.fin
+    }
+
+    /// RSV1: "per-message compressed" under permessage-deflate.
+    pub const fn rsv1(&self) -> bool {
+        self.rsv & 4 != 0
+    }
+
+    /// RSV2: no extension defines it.
+    pub const fn rsv2(&self) -> bool {
+        self.rsv & 2 != 0
+    }
+
+    /// RSV3: no extension defines it.
+    pub const fn rsv3(&self) -> bool {
+        self.rsv & 1 != 0
+    }
+
+    /// The three reserved bits (RSV1 = 4, RSV2 = 2, RSV3 = 1).
+    pub const fn rsv(&self) -> u8 {
+        self.rsv
+    }
+
+    /// The opcode.
+    pub const fn opcode(&self) -> OpCode {
+        self.opcode
+    }
+
+    /// The masking key, present on every client-to-server frame.
+    pub const fn mask(&self) -> Option<[u8; 4]> {
+        self.mask
+    }
+
+    /// Length of the payload in bytes.
+    pub const fn payload_len(&self) -> u64 {
+        self.payload_len
     }
 
     /// The number of bytes [`encode`](Self::encode) writes for this header.
@@ -142,18 +200,9 @@ impl FrameHeader {
     /// Writes the header with the shortest length encoding (§5.2: "the
     /// minimal number of bytes MUST be used") and returns its length.
     pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
-        let mut b0 = self.opcode.as_u8();
+        let mut b0 = self.opcode.as_u8() | (self.rsv << 4);
         if self.fin {
             b0 |= 0x80;
-        }
-        if self.rsv1 {
-            b0 |= 0x40;
-        }
-        if self.rsv2 {
-            b0 |= 0x20;
-        }
-        if self.rsv3 {
-            b0 |= 0x10;
         }
         out[0] = b0;
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
@@ -241,9 +290,7 @@ impl FrameHeader {
         Ok(Status::Complete((
             FrameHeader {
                 fin,
-                rsv1: b0 & 0x40 != 0,
-                rsv2: b0 & 0x20 != 0,
-                rsv3: b0 & 0x10 != 0,
+                rsv: (b0 >> 4) & 7,
                 opcode,
                 mask,
                 payload_len,
@@ -298,10 +345,11 @@ mod tests {
     fn all_length_forms_roundtrip() {
         for len in [0, 1, 125, 126, 127, 0xFFFF, 0x1_0000, u64::MAX >> 1] {
             roundtrip(FrameHeader::new(true, OpCode::Binary, len));
-            let mut masked = FrameHeader::new(false, OpCode::Text, len);
-            masked.mask = Some([1, 2, 3, 4]);
-            masked.rsv1 = true;
+            let masked = FrameHeader::new(false, OpCode::Text, len)
+                .with_mask([1, 2, 3, 4])
+                .with_rsv(4);
             roundtrip(masked);
+            roundtrip(FrameHeader::new(true, OpCode::Ping, 0).with_rsv(7));
         }
     }
 
@@ -346,6 +394,6 @@ mod tests {
             panic!("expected a header");
         };
         assert_eq!(n, 2);
-        assert_eq!(h.payload_len, 2);
+        assert_eq!(h.payload_len(), 2);
     }
 }

@@ -7,55 +7,46 @@
 //!
 //! # A driver loop
 //!
-//! A blocking echo server for one accepted TCP stream; timers and error
-//! handling trimmed (the `echo_server` example has them):
+//! A blocking echo server for one accepted TCP stream; timers trimmed (the
+//! `echo_server` example has them). It follows
+//! [the polling order](Connection#the-polling-order):
 //!
 //! ```no_run
 //! use std::io::{Read, Write};
+//! use std::net::Shutdown;
 //! use wsmachine::{Accept, Config, Connection, Event};
 //!
 //! # fn main() -> std::io::Result<()> {
 //! # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 //! let (mut stream, _) = listener.accept()?;
 //! let mut conn = Connection::server(Config::default());
+//! let mut shut = false;
 //! loop {
 //!     while let Some(event) = conn.poll_event() {
 //!         match event {
-//!             Event::Request(_) => conn.accept(Accept::new()).expect("a request is pending"),
+//!             Event::Request(_) => conn.accept(Accept::new())?,
 //!             Event::Message(m) => { let _ = conn.send(m); }
 //!             _ => {}
 //!         }
 //!     }
-//!     while conn.wants_write() {
-//!         let n = stream.write(conn.output())?;
-//!         conn.consume_output(n);
+//!     while let Some(bytes) = conn.poll_transmit() {
+//!         stream.write_all(&bytes)?;
+//!     }
+//!     if conn.wants_shutdown() && !shut {
+//!         stream.shutdown(Shutdown::Write)?;
+//!         shut = true;
 //!     }
 //!     if conn.is_finished() {
-//!         break;
+//!         return Ok(());
 //!     }
-//!     let n = stream.read(conn.read_buf(16 * 1024))?;
-//!     if n == 0 { conn.feed_eof() } else { conn.commit_read(n) }
+//!     match stream.read(conn.read_buf()) {
+//!         Ok(0) => conn.feed_eof(),
+//!         Ok(n) => conn.commit_read(n),
+//!         Err(_) => conn.transport_error(),
+//!     }
 //! }
-//! # Ok(())
 //! # }
 //! ```
-//!
-//! # Polling order
-//!
-//! After any input (`feed`, `commit_read`, `feed_eof`, `handle_timeout`) or
-//! action (`send`, `close`, `accept`, …):
-//!
-//! 1. call [`Connection::poll_event`] until it returns `None`;
-//! 2. write [`Connection::output`] (or [`Connection::output_chunks`]) and
-//!    report progress with [`Connection::consume_output`];
-//! 3. if [`Connection::is_finished`] and nothing is left to write, close the
-//!    transport;
-//! 4. wait for input until [`Connection::poll_timeout`], then call
-//!    [`Connection::handle_timeout`].
-//!
-//! Received bytes are only parsed inside `poll_event`, so an application
-//! that stops polling applies backpressure: the connection stops consuming
-//! input and the driver stops reading.
 //!
 //! # What it does for you
 //!
@@ -64,24 +55,26 @@
 //! - Framing, masking with unpredictable keys, fragmentation, control
 //!   frames, incremental UTF-8 validation that fails at the first invalid
 //!   byte (§5, §8.1).
-//! - Automatic pongs, close echo, close codes (§5.5, §7.4), the server
-//!   closing TCP first (§7.1.1), EOF as 1006.
+//! - Automatic pongs, close echo, close codes (§5.5, §7.4), and the end of
+//!   the connection: the server closing TCP first (§7.1.1), EOF as 1006, the
+//!   teardown that keeps the last Close frame from being lost.
 //! - Handshake, close and keepalive timers, driven by the time you pass in.
 //! - Limits checked before allocating, with close 1009 for a peer that
-//!   exceeds them; an output cap that refuses sends instead of growing.
+//!   exceeds them; bounded input and output buffers; memory that
+//!   [`Connection::buffer_capacity`] reports.
 //! - Whole messages or, with [`Delivery::Chunks`], pieces as they arrive.
 //!
 //! # Features
 //!
 //! - `std` (default): OS-seeded mask keys ([`Connection::client`]),
-//!   [`Clock`], vectored-output helper, runtime SIMD detection for UTF-8.
-//!   Without it the crate is `no_std` + `alloc`; clients pass their own
-//!   [`RandomSource`].
-//! - `deflate`: permessage-deflate (RFC 7692).
+//!   [`Clock`], `output_vectored`, `io::Error` conversions, runtime SIMD
+//!   detection for UTF-8. Without it the crate is `no_std` + `alloc`;
+//!   clients pass their own [`RandomSource`].
+//! - `deflate` (default): permessage-deflate (RFC 7692).
 
 #![no_std]
 #![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -96,15 +89,18 @@ mod connection;
 pub mod deflate;
 mod error;
 mod event;
+mod extensions;
 pub mod frame;
 pub mod handshake;
+mod header;
 pub mod mask;
 mod message;
 mod rng;
+mod role;
 mod time;
 pub mod utf8;
 
-pub use bytes::{Bytes, BytesMut};
+pub use bytes::Bytes;
 
 /// The README's code blocks, compiled as doctests.
 #[cfg(doctest)]
@@ -113,12 +109,15 @@ pub struct ReadmeDoctests;
 
 pub use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use crate::config::{Config, Delivery, Keepalive, Limits, OriginCheck, OriginPolicy};
-pub use crate::connection::{Connection, Role, State};
-pub use crate::error::{Error, HandshakeError, Limit, ProtocolViolation, Timer, UsageError};
+pub use crate::connection::{Agreement, CONTROL_BUDGET, Connection, State};
+pub use crate::error::{
+    Error, HandshakeError, Limit, ProtocolViolation, SendError, Timer, UsageError,
+};
 pub use crate::event::{Chunk, Closed, Event, Open};
 pub use crate::handshake::{Accept, ClientRequest, Reject, Request, Response};
 pub use crate::message::{Message, MessageKind, Utf8Bytes};
 pub use crate::rng::{ChaCha20Rng, EntropyError, RandomSource};
+pub use crate::role::Role;
 #[cfg(feature = "std")]
 pub use crate::time::Clock;
 pub use crate::time::Instant;

@@ -12,12 +12,15 @@
 use core::fmt;
 
 /// A source of unpredictable bytes.
-pub trait RandomSource: Send {
+///
+/// `Send + Sync` so that a [`Connection`](crate::Connection) holding one can
+/// move between threads and be shared behind a lock.
+pub trait RandomSource: Send + Sync {
     /// Fills `dest` with unpredictable bytes.
     fn fill(&mut self, dest: &mut [u8]);
 }
 
-impl<F: FnMut(&mut [u8]) + Send> RandomSource for F {
+impl<F: FnMut(&mut [u8]) + Send + Sync> RandomSource for F {
     fn fill(&mut self, dest: &mut [u8]) {
         self(dest)
     }
@@ -25,7 +28,9 @@ impl<F: FnMut(&mut [u8]) + Send> RandomSource for F {
 
 /// A ChaCha20 keystream generator (RFC 8439 block function, 20 rounds,
 /// 64-bit block counter).
-#[derive(Clone)]
+///
+/// Deliberately not `Clone`: two copies would hand out the same mask keys
+/// and handshake nonces.
 pub struct ChaCha20Rng {
     key: [u32; 8],
     counter: u64,

@@ -122,6 +122,13 @@ impl Clock {
     pub fn to_std(&self, t: Instant) -> std::time::Instant {
         self.origin + t.as_duration()
     }
+
+    /// How long to wait from now until `deadline` (zero if it passed), e.g.
+    /// for a read timeout from
+    /// [`Connection::poll_timeout`](crate::Connection::poll_timeout).
+    pub fn until(&self, deadline: Instant) -> core::time::Duration {
+        deadline.saturating_duration_since(self.now())
+    }
 }
 
 #[cfg(feature = "std")]

@@ -95,17 +95,6 @@ impl Utf8Validator {
     }
 }
 
-/// The length of the UTF-8 sequence that starts with `lead`, or 1 for a
-/// byte that cannot start one.
-pub(crate) const fn sequence_len(lead: u8) -> usize {
-    match lead {
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        0xF0..=0xF7 => 4,
-        _ => 1,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,13 +144,5 @@ mod tests {
         assert_eq!(v.pending(), 2);
         assert_eq!(v.finish(), Err(Utf8Error));
         assert_eq!(v.pending(), 0);
-    }
-
-    #[test]
-    fn sequence_lengths() {
-        assert_eq!(sequence_len(b'a'), 1);
-        assert_eq!(sequence_len(0xc3), 2);
-        assert_eq!(sequence_len(0xe2), 3);
-        assert_eq!(sequence_len(0xf0), 4);
     }
 }

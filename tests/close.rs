@@ -45,7 +45,9 @@ fn sent(code: u16, reason: &str) -> Option<CloseFrame> {
 // ------------------------------------------------- receiving a Close
 
 // §5.5.1: "the endpoint MUST send a Close frame in response ... typically
-// echoing the status code it received"; §7.1.1: the server then closes.
+// echoing the status code it received"; §7.1.1: the server then closes the
+// TCP connection first: it asks to half-close, and is finished at the
+// client's EOF.
 #[test]
 fn server_echoes_the_close_code_and_finishes() {
     let mut server = open_server(Config::default());
@@ -62,9 +64,13 @@ fn server_echoes_the_close_code_and_finishes() {
             initiated_locally: false,
         }
     );
+    assert_eq!(server.state(), State::Closed);
+    assert!(server.wants_shutdown());
+    assert!(server.wants_read(), "it reads on to see the client's EOF");
+    assert!(!server.is_finished());
+    server.feed_eof();
     assert!(server.is_finished());
     assert!(!server.wants_read());
-    assert_eq!(server.state(), State::Closed);
 }
 
 // §5.5.1: a Close with no body is answered with a Close with no body;
@@ -79,6 +85,7 @@ fn close_without_payload_is_echoed_empty() {
     assert_eq!(closed.reason, "");
     assert!(closed.clean);
     assert_eq!(closed.sent, None);
+    server.feed_eof();
     assert!(server.is_finished());
 }
 
@@ -157,22 +164,22 @@ fn longest_close_reason_is_accepted() {
     assert_eq!(closed_of(&events).reason, reason);
 }
 
-// §7.1.1 / §7.1.2: a client echoes, then waits for the server to close the
-// TCP connection.
+// §7.1.1 / §7.1.2: a client echoes (the closing handshake is then
+// complete), then waits for the server to close the TCP connection; it
+// never asks to half-close first.
 #[test]
 fn client_echoes_then_waits_for_eof() {
     let mut client = open_client(Config::default());
     let (events, output) = exchange(&mut client, &sclose(1000, b"done"));
-    assert!(events.is_empty(), "{events:?}");
     let frames = parse_frames(&output);
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].opcode, 0x8);
     assert!(frames[0].mask.is_some());
     assert_eq!(frames[0].payload, close_payload(1000, b""));
-    assert_eq!(client.state(), State::Closing);
+    assert_eq!(client.state(), State::Closed);
     assert!(!client.is_finished());
-    client.feed_eof();
-    let events = drain(&mut client);
+    assert!(!client.wants_shutdown());
+    assert!(client.wants_read());
     assert_eq!(
         closed_of(&events),
         &Expect {
@@ -184,6 +191,8 @@ fn client_echoes_then_waits_for_eof() {
         }
     );
     assert_eq!(events.len(), 1);
+    client.feed_eof();
+    assert!(drain(&mut client).is_empty());
     assert!(client.is_finished());
 }
 
@@ -192,21 +201,23 @@ fn client_echoes_then_waits_for_eof() {
 #[test]
 fn client_echoes_an_empty_close_empty() {
     let mut client = open_client(Config::default());
-    let (_, output) = exchange(&mut client, &frame(true, 0x8, b"", None));
+    let (events, output) = exchange(&mut client, &frame(true, 0x8, b"", None));
     let frames = parse_frames(&output);
     assert_eq!(frames.len(), 1);
     assert_eq!((frames[0].opcode, frames[0].payload.len()), (0x8, 0));
     assert!(frames[0].mask.is_some());
-    client.feed_eof();
-    assert_eq!(summaries(&drain(&mut client)), ["closed:1005:true:"]);
+    assert_eq!(summaries(&events), ["closed:1005:true:"]);
 }
 
-// Reading stops being useful once closed (server) or after EOF (client).
+// Reading stays useful after the close (to see the peer's EOF), and stops
+// at EOF.
 #[test]
 fn wants_read_ends_with_the_connection() {
     let mut server = open_server(Config::default());
     assert!(server.wants_read());
     let _ = exchange(&mut server, &cclose(1000, b""));
+    assert!(server.wants_read());
+    server.feed_eof();
     assert!(!server.wants_read());
     let mut client = open_client(Config::default());
     let _ = exchange(&mut client, &sclose(1000, b""));
@@ -220,15 +231,15 @@ fn wants_read_ends_with_the_connection() {
 #[test]
 fn client_stops_waiting_for_eof_at_the_close_timeout() {
     let mut client = open_client(Config::new().close_timeout(Some(Duration::from_secs(3))));
-    let (_, _) = exchange(&mut client, &sclose(1000, b""));
+    let (events, _) = exchange(&mut client, &sclose(1000, b""));
+    assert_eq!(summaries(&events), ["closed:1000:true:"]);
     client.handle_timeout(T0);
     let deadline = client.poll_timeout().unwrap();
     assert_eq!(deadline, T0 + Duration::from_secs(3));
     client.handle_timeout(Instant::from_millis(2999));
-    assert!(client.poll_event().is_none());
+    assert!(!client.is_finished());
     client.handle_timeout(deadline);
-    let events = drain(&mut client);
-    assert_eq!(summaries(&events), ["closed:1000:true:"]);
+    assert!(client.poll_event().is_none());
     assert!(client.is_finished());
 }
 
@@ -257,13 +268,14 @@ fn client_ignores_data_after_close() {
     input.extend(frame(true, 0x1, b"late", None));
     input.extend(frame(true, 0x9, b"ping", None));
     let (events, output) = exchange(&mut client, &input);
-    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(summaries(&events), ["closed:1000:true:"]);
     assert_eq!(parse_frames(&output).len(), 1, "only the close echo");
     let (events, _) = exchange(&mut client, &frame(true, 0x1, b"later", None));
     assert!(events.is_empty());
     assert_eq!(client.buffered_input(), 0);
     client.feed_eof();
-    assert_eq!(summaries(&drain(&mut client)), ["closed:1000:true:"]);
+    assert!(drain(&mut client).is_empty());
+    assert!(client.is_finished());
 }
 
 // ---------------------------------------------------- sending a Close
@@ -289,6 +301,8 @@ fn server_initiated_close() {
             initiated_locally: true,
         }
     );
+    assert!(server.wants_shutdown());
+    server.feed_eof();
     assert!(server.is_finished());
 }
 
@@ -323,9 +337,11 @@ fn client_initiated_close_end_to_end() {
         }
     );
     pump(&mut server, &mut client);
-    assert!(drain(&mut client).is_empty(), "the client waits for EOF");
-    client.feed_eof();
+    assert!(server.wants_shutdown());
     let client_events = drain(&mut client);
+    assert!(!client.is_finished(), "the client waits for EOF");
+    client.feed_eof();
+    assert!(client.is_finished());
     assert_eq!(
         closed_of(&client_events),
         &Expect {
@@ -351,8 +367,6 @@ fn simultaneous_close_is_clean() {
     let s = closed_of(&server_events);
     assert_eq!((s.code.as_u16(), s.reason.as_str()), (1000, "c"));
     assert!(s.clean && s.initiated_locally);
-    assert!(drain(&mut client).is_empty());
-    client.feed_eof();
     let client_events = drain(&mut client);
     let c = closed_of(&client_events);
     assert_eq!((c.code.as_u16(), c.reason.as_str()), (1001, "s"));
@@ -393,22 +407,250 @@ fn sending_after_close_is_refused() {
     let mut server = open_server(Config::default());
     server.close(CloseCode::NORMAL, "").unwrap();
     let pending = server.output_len();
-    assert_eq!(server.send("late"), Err(UsageError::Closing));
-    assert_eq!(server.send(vec![1u8]), Err(UsageError::Closing));
+    assert_eq!(
+        server.send("late").map_err(|e| e.error),
+        Err(UsageError::Closing)
+    );
+    assert_eq!(
+        server.send(vec![1u8]).map_err(|e| e.error),
+        Err(UsageError::Closing)
+    );
     assert_eq!(
         server.close(CloseCode::NORMAL, ""),
         Err(UsageError::Closing)
     );
     assert_eq!(server.output_len(), pending);
-    // A client that received a Close is closing too.
+    // A client that received a Close is closed.
     let mut client = open_client(Config::default());
     let _ = exchange(&mut client, &sclose(1000, b""));
-    assert_eq!(client.send("late"), Err(UsageError::Closing));
+    assert_eq!(
+        client.send("late").map_err(|e| e.error),
+        Err(UsageError::Closed)
+    );
     // Once closed, the error says so.
     let mut server = open_server(Config::default());
     let _ = exchange(&mut server, &cclose(1000, b""));
-    assert_eq!(server.send("late"), Err(UsageError::Closed));
+    assert_eq!(
+        server.send("late").map_err(|e| e.error),
+        Err(UsageError::Closed)
+    );
     assert_eq!(server.close(CloseCode::NORMAL, ""), Err(UsageError::Closed));
+}
+
+// ------------------------------------------------------------ teardown
+
+// The close belongs to the machine: until is_finished() the last Close is
+// still to be written, and input keeps being read (and discarded) so that
+// unread bytes do not turn the close into a TCP reset.
+#[test]
+fn teardown_discards_input_until_eof_without_buffering_it() {
+    let mut server = open_server(Config::default());
+    let _ = exchange(&mut server, &cclose(1000, b""));
+    let junk = cframe(true, 0x2, &vec![7u8; 200_000]);
+    assert_eq!(server.feed(&junk), junk.len(), "taken, and dropped");
+    for _ in 0..10 {
+        let room = server.read_buf().len();
+        assert!(room > 0);
+        server.commit_read(room);
+    }
+    assert!(server.poll_event().is_none());
+    assert_eq!(server.buffered_input(), 0);
+    assert!(
+        server.buffer_capacity() <= 16 << 10,
+        "{}",
+        server.buffer_capacity()
+    );
+    assert!(!server.is_finished());
+    server.feed_eof();
+    assert!(server.is_finished());
+}
+
+// The close timeout bounds the teardown: a peer that never closes the
+// transport, or never reads our Close, is given up on.
+#[test]
+fn teardown_ends_at_the_close_timeout() {
+    let config = || Config::new().close_timeout(Some(Duration::from_secs(2)));
+    // A client that never closes after the closing handshake.
+    let mut server = open_server(config());
+    let _ = exchange(&mut server, &cclose(1000, b""));
+    server.handle_timeout(T0);
+    assert_eq!(server.poll_timeout(), Some(T0 + Duration::from_secs(2)));
+    server.handle_timeout(Instant::from_millis(2000));
+    assert!(server.is_finished());
+    // A peer that never reads: our Close stays queued.
+    let mut server = open_server(config());
+    server.close(CloseCode::NORMAL, "").unwrap();
+    server.handle_timeout(T0);
+    assert!(server.wants_write());
+    server.handle_timeout(Instant::from_millis(2000));
+    let events = drain(&mut server);
+    assert_eq!(error_of(&events), &Error::Timeout(Timer::Close));
+    assert!(server.is_finished());
+    assert!(!server.wants_write(), "the stuck output is dropped");
+}
+
+// wants_shutdown waits until the last byte was taken.
+#[test]
+fn shutdown_comes_after_the_last_byte() {
+    let mut server = open_server(Config::default());
+    server.feed(&cclose(1000, b""));
+    let _ = drain(&mut server);
+    assert!(server.wants_write());
+    assert!(!server.wants_shutdown());
+    let first = server.output()[..1].to_vec();
+    server.consume_output(first.len());
+    assert!(!server.wants_shutdown());
+    assert!(server.poll_transmit().is_some());
+    assert!(server.wants_shutdown());
+}
+
+// §7.1.7 from the application: fail() sends the code and closes without
+// waiting for the peer's Close; the driver keeps going until finished.
+#[test]
+fn the_application_fails_the_connection() {
+    let mut server = open_server(Config::default());
+    server
+        .fail(CloseCode::POLICY_VIOLATION, "not allowed")
+        .unwrap();
+    assert_eq!(take_output(&mut server), sclose(1008, b"not allowed"));
+    let events = drain(&mut server);
+    assert_eq!(
+        closed_of(&events),
+        &Expect {
+            code: CloseCode::ABNORMAL,
+            reason: String::new(),
+            clean: false,
+            sent: sent(1008, "not allowed"),
+            initiated_locally: true,
+        }
+    );
+    assert!(server.wants_shutdown());
+    // The peer's answer is not processed (§7.1.7).
+    let (events, output) = exchange(&mut server, &cclose(1008, b""));
+    assert!(events.is_empty() && output.is_empty());
+    server.feed_eof();
+    assert!(server.is_finished());
+    assert_eq!(server.fail(CloseCode::NORMAL, ""), Err(UsageError::Closed));
+    assert_eq!(
+        open_server(Config::default()).fail(CloseCode::ABNORMAL, ""),
+        Err(UsageError::InvalidCloseCode(1006))
+    );
+}
+
+// abort(): no Close frame, nothing more written, finished at once.
+#[test]
+fn abort_ends_at_once() {
+    let mut client = open_client(Config::default());
+    client.send("queued").unwrap();
+    client.abort();
+    assert!(!client.wants_write());
+    assert_eq!(summaries(&drain(&mut client)), ["closed:1006:false:"]);
+    assert!(client.is_finished());
+    client.abort();
+    assert!(client.poll_event().is_none());
+}
+
+// close() during the opening handshake: nothing to close yet.
+#[test]
+fn close_during_the_handshake() {
+    // A server still reading the request just tears down.
+    let mut server = Connection::server(Config::default());
+    server.close(CloseCode::GOING_AWAY, "").unwrap();
+    assert!(!server.wants_write());
+    let closed = closed_of(&drain(&mut server)).clone();
+    assert!(closed.initiated_locally && !closed.clean);
+    assert!(server.wants_shutdown());
+    server.feed_eof();
+    assert!(server.is_finished());
+    // A server with a request waiting for a decision answers 503.
+    let mut server = Connection::server(Config::default());
+    server.feed(REQUEST.as_bytes());
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    server.close(CloseCode::GOING_AWAY, "").unwrap();
+    let answer = String::from_utf8(take_output(&mut server)).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    assert_eq!(summaries(&drain(&mut server)), ["closed:1006:false:"]);
+    // A client gives up; its request need not be written.
+    let request = ClientRequest::new("ws://localhost/").unwrap();
+    let mut client = Connection::client_with_rng(Config::default(), &request, test_rng(1)).unwrap();
+    client.close(CloseCode::NORMAL, "").unwrap();
+    assert!(!client.wants_write());
+    assert_eq!(summaries(&drain(&mut client)), ["closed:1006:false:"]);
+    assert!(client.is_finished());
+}
+
+// A read error is not an EOF: the application learns why.
+#[test]
+fn transport_error_is_reported() {
+    let mut server = open_server(Config::default());
+    server.send("never written").unwrap();
+    server.transport_error();
+    let events = drain(&mut server);
+    assert_eq!(error_of(&events), &Error::Transport);
+    assert_eq!(closed_of(&events).code, CloseCode::ABNORMAL);
+    assert!(server.is_finished());
+    assert!(!server.wants_write());
+    // After the close it only ends the teardown.
+    let mut server = open_server(Config::default());
+    let _ = exchange(&mut server, &cclose(1000, b""));
+    server.transport_error();
+    assert!(server.poll_event().is_none());
+    assert!(server.is_finished());
+}
+
+// The example client's bug: a client that fails the connection (a masked
+// frame from the server) must still deliver its Close 1002, and must not
+// report that the server closed.
+#[test]
+fn a_failing_client_keeps_its_close_frame_until_finished() {
+    let mut client = open_client(Config::default());
+    let masked = frame(true, 0x1, b"masked", Some([1, 2, 3, 4]));
+    let events = feed_all(&mut client, &masked);
+    assert_eq!(
+        error_of(&events),
+        &Error::Protocol(ProtocolViolation::MaskedFrame)
+    );
+    let closed = closed_of(&events);
+    assert!(closed.initiated_locally, "the client failed it");
+    assert_eq!(closed.sent, sent(1002, ""));
+    assert!(!client.is_finished(), "the Close is still to be written");
+    let frames = parse_frames(&take_output(&mut client));
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].payload, close_payload(1002, b""));
+    // It waits for the server to close the transport (bounded).
+    assert!(!client.is_finished());
+    client.feed_eof();
+    assert!(client.is_finished());
+}
+
+// §5.5.2: no pong once the closing handshake is complete, even one held
+// back while the output was full (wire order data, Close, Pong).
+#[test]
+fn no_pong_after_the_closing_handshake() {
+    let mut client = open_client(Config::default().limits(Limits::new().max_output_buffer(64)));
+    client.send("data").unwrap();
+    client.close(CloseCode::NORMAL, "").unwrap();
+    let events = feed_all(
+        &mut client,
+        &[
+            frame(true, 0x9, b"p1", None),
+            frame(true, 0x9, b"p2", None),
+            sclose(1000, b""),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        summaries(&events),
+        ["ping:[112, 49]", "ping:[112, 50]", "closed:1000:true:"]
+    );
+    let frames = parse_frames(&take_output(&mut client));
+    let ops: Vec<u8> = frames.iter().map(|f| f.opcode).collect();
+    assert_eq!(
+        ops,
+        [0x1, 0x8, 0xA],
+        "only the pong queued before the peer's Close"
+    );
+    assert_eq!(frames[2].payload, b"p1");
 }
 
 // ----------------------------------------------------- abnormal ends

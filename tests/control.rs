@@ -38,20 +38,26 @@ fn client_answers_a_ping_with_a_masked_pong() {
     assert_eq!(frames[0].payload, b"are you there");
 }
 
-// §5.5.2: each ping gets its own pong, in order.
+// §5.5.2: a ping is answered as soon as the previous pong was written;
+// §5.5.3: pings that arrive while a pong waits to be written are answered
+// once, for the latest.
 #[test]
-fn every_ping_is_answered_in_order() {
+fn pings_are_answered_in_order_latest_while_a_pong_waits() {
+    let mut server = open_server(Config::default());
+    for i in 0..3u8 {
+        let (_, output) = exchange(&mut server, &cframe(true, 0x9, &[i, i]));
+        assert_eq!(output, frame(true, 0xA, &[i, i], None));
+    }
     let mut input = Vec::new();
     for i in 0..10u8 {
         input.extend(cframe(true, 0x9, &[i, i]));
     }
-    let mut server = open_server(Config::default());
     let (events, output) = exchange(&mut server, &input);
     assert_eq!(events.len(), 10);
     let pongs = parse_frames(&output);
     assert_eq!(
         pongs.iter().map(|f| f.payload.clone()).collect::<Vec<_>>(),
-        (0..10u8).map(|i| vec![i, i]).collect::<Vec<_>>()
+        [vec![0, 0], vec![9, 9]]
     );
 }
 
@@ -196,30 +202,36 @@ fn ping_or_pong_over_125_bytes_is_refused() {
 }
 
 // §5.5.3 ("an endpoint MAY elect to send a Pong frame for only the most
-// recently processed Ping frame") and Limits::max_output_buffer: while the
-// output is over the limit, pongs are not queued; only the latest is kept
-// and goes out once the output drains.
+// recently processed Ping frame") and CONTROL_BUDGET: a ping flood while
+// the driver does not write queues one pong behind the backlog and keeps
+// only the latest payload; it goes out once that pong is written.
 #[test]
 fn pings_while_the_output_is_full_keep_one_pending_pong() {
-    let config = Config::new().limits(Limits::new().max_output_buffer(1024));
+    let config = Config::new().limits(Limits::new().max_output_buffer(8192));
     let mut server = open_server(config);
-    server.send(vec![0u8; 4096]).unwrap();
+    server.send(vec![0u8; 8000]).unwrap();
     let backlog = server.output_len();
-    assert!(backlog > 1024);
     let mut input = Vec::new();
     for i in 0..1000u16 {
         input.extend(cframe(true, 0x9, &i.to_be_bytes()));
     }
-    server.feed(&input);
-    let events = drain(&mut server);
+    let events = feed_all(&mut server, &input);
     assert_eq!(events.len(), 1000);
     assert!(events.iter().all(|e| matches!(e, Event::Ping(_))));
-    assert_eq!(server.output_len(), backlog, "pongs must not pile up");
-    // Writing part of the backlog does not release the pong yet.
+    let first_pong = frame(true, 0xA, &0u16.to_be_bytes(), None);
+    assert_eq!(
+        server.output_len(),
+        backlog + first_pong.len(),
+        "pongs must not pile up"
+    );
+    assert!(server.output_len() <= 8192 + wsmachine::CONTROL_BUDGET);
+    // Writing part of the backlog does not release the next pong yet.
     server.consume_output(100);
-    assert_eq!(server.output_len(), backlog - 100);
-    // Draining the backlog releases exactly the latest pong.
+    assert_eq!(server.output_len(), backlog - 100 + first_pong.len());
+    // Once the first pong is written, the latest one is queued.
     server.consume_output(backlog - 100);
+    assert_eq!(server.output(), first_pong);
+    server.consume_output(first_pong.len());
     assert_eq!(
         take_output(&mut server),
         frame(true, 0xA, &999u16.to_be_bytes(), None)
@@ -241,9 +253,8 @@ fn pings_below_the_output_limit_are_answered_at_once() {
     );
 }
 
-// Limits::max_output_buffer(0): the output is empty, so the pong must still
-// go out ("an empty buffer always accepts one message"); nothing else will
-// ever release a held-back pong.
+// Limits::max_output_buffer(0): pongs come out of the control budget, so
+// they go out even when no data may be queued at all.
 #[test]
 fn ping_is_answered_with_a_zero_output_limit() {
     let mut server = open_server(Config::new().limits(Limits::new().max_output_buffer(0)));
@@ -256,15 +267,15 @@ fn ping_is_answered_with_a_zero_output_limit() {
 // output is full, like any send.
 #[test]
 fn application_ping_is_refused_when_the_output_is_full() {
-    let config = Config::new().limits(Limits::new().max_output_buffer(1024));
+    let config = Config::new().limits(Limits::new().max_output_buffer(4096));
     let mut server = open_server(config);
-    server.send(vec![0u8; 4096]).unwrap();
+    server.send(vec![0u8; 4090]).unwrap();
     let pending = server.output_len();
     assert_eq!(
         server.ping(b"x"),
         Err(UsageError::OutputFull {
             pending,
-            limit: 1024
+            limit: 4096
         })
     );
     assert_eq!(server.output_len(), pending);

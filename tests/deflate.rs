@@ -8,7 +8,7 @@ use common::*;
 use wsmachine::deflate::DeflateConfig;
 use wsmachine::{
     Accept, ClientRequest, CloseCode, Config, Connection, Delivery, Error, Event, HandshakeError,
-    Limit, Limits, ProtocolViolation,
+    Limit, Limits, MessageKind, ProtocolViolation,
 };
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -347,9 +347,15 @@ fn compressed_json_stream_is_much_smaller() {
 #[test]
 fn fragmented_sends_are_compressed_and_reassembled() {
     let mut p = Pair::new();
-    p.client.send_fragment("Hello, ", false).unwrap();
-    p.client.send_fragment("compressed ", false).unwrap();
-    p.client.send_fragment("world", true).unwrap();
+    p.client
+        .send_fragment(MessageKind::Text, "Hello, ", false)
+        .unwrap();
+    p.client
+        .send_fragment(MessageKind::Text, "compressed ", false)
+        .unwrap();
+    p.client
+        .send_fragment(MessageKind::Text, "world", true)
+        .unwrap();
     let (_, se) = p.run();
     assert_eq!(summaries(&se), ["text:Hello, compressed world"]);
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
 use wsmachine::deflate::DeflateConfig;
-use wsmachine::{Config, Delivery, Error, Event, Limit, Limits};
+use wsmachine::{Config, Delivery, Error, Event, Limit, Limits, MessageKind};
 
 /// Counts live heap bytes and the peak since the last reset.
 struct Counting;
@@ -71,7 +71,7 @@ fn bomb(inflated: usize) -> Vec<u8> {
     let mut wire = Vec::new();
     for i in 0..pieces {
         p.client
-            .send_fragment(piece.clone(), i + 1 == pieces)
+            .send_fragment(MessageKind::Binary, piece.clone(), i + 1 == pieces)
             .unwrap();
         wire.extend(take_output(&mut p.client));
     }

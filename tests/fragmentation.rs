@@ -119,12 +119,17 @@ fn control_frames_between_every_fragment_byte_by_byte() {
         }
     }
     let mut server = open_server(Config::default());
-    let events = feed_in_pieces(&mut server, &input, 1);
+    let mut events = Vec::new();
+    let mut output = Vec::new();
+    for byte in input.chunks(1) {
+        events.extend(feed_all(&mut server, byte));
+        output.extend(take_output(&mut server));
+    }
     assert_eq!(
         summaries(&events),
         ["ping:[0]", "ping:[1]", "ping:[2]", "text:abcd"]
     );
-    let pongs = parse_frames(&take_output(&mut server));
+    let pongs = parse_frames(&output);
     assert_eq!(
         pongs.iter().map(|f| f.payload.clone()).collect::<Vec<_>>(),
         [vec![0], vec![1], vec![2]]
@@ -267,9 +272,13 @@ fn message_of_only_empty_fragments() {
 #[test]
 fn send_fragment_writes_opcodes_and_fin() {
     let mut server = open_server(Config::default());
-    server.send_fragment("Hel", false).unwrap();
-    server.send_fragment("lo", false).unwrap();
-    server.send_fragment("!", true).unwrap();
+    server
+        .send_fragment(MessageKind::Text, "Hel", false)
+        .unwrap();
+    server
+        .send_fragment(MessageKind::Text, "lo", false)
+        .unwrap();
+    server.send_fragment(MessageKind::Text, "!", true).unwrap();
     assert_eq!(
         take_output(&mut server),
         concat(&[
@@ -278,8 +287,12 @@ fn send_fragment_writes_opcodes_and_fin() {
             frame(true, 0x0, b"!", None),
         ])
     );
-    server.send_fragment(vec![1u8], false).unwrap();
-    server.send_fragment(vec![2u8], true).unwrap();
+    server
+        .send_fragment(MessageKind::Binary, vec![1u8], false)
+        .unwrap();
+    server
+        .send_fragment(MessageKind::Binary, vec![2u8], true)
+        .unwrap();
     assert_eq!(
         take_output(&mut server),
         concat(&[frame(false, 0x2, &[1], None), frame(true, 0x0, &[2], None)])
@@ -290,22 +303,67 @@ fn send_fragment_writes_opcodes_and_fin() {
 #[test]
 fn single_last_fragment_is_a_whole_message() {
     let mut server = open_server(Config::default());
-    server.send_fragment("whole", true).unwrap();
+    server
+        .send_fragment(MessageKind::Text, "whole", true)
+        .unwrap();
     assert_eq!(take_output(&mut server), frame(true, 0x1, b"whole", None));
 }
 
-// The kind of later fragments is ignored: they continue the message.
+// Later fragments must have their message's kind.
 #[test]
-fn later_fragment_kinds_are_ignored() {
+fn later_fragments_keep_the_message_kind() {
     let mut server = open_server(Config::default());
-    server.send_fragment("text", false).unwrap();
-    server.send_fragment(vec![0x21u8], false).unwrap();
-    server.send_fragment("", true).unwrap();
+    server
+        .send_fragment(MessageKind::Text, "text", false)
+        .unwrap();
+    let pending = server.output_len();
+    let refused = server
+        .send_fragment(MessageKind::Binary, vec![0xffu8], true)
+        .unwrap_err();
+    assert_eq!(refused.error, UsageError::FragmentKind);
+    assert_eq!(&refused.into_inner()[..], &[0xff]);
+    assert_eq!(server.output_len(), pending, "nothing was queued");
+    server.send_fragment(MessageKind::Text, "", true).unwrap();
     let frames = parse_frames(&take_output(&mut server));
     assert_eq!(
         frames.iter().map(|f| (f.fin, f.opcode)).collect::<Vec<_>>(),
-        [(false, 0x1), (false, 0x0), (true, 0x0)]
+        [(false, 0x1), (true, 0x0)]
     );
+}
+
+// §8.1: outgoing text is checked across fragments. A code point may span
+// two fragments; invalid bytes, or a last fragment that ends inside a code
+// point, are refused and queue nothing.
+#[test]
+fn sent_text_is_validated_across_fragments() {
+    let mut client = open_client(Config::default());
+    let mut server = open_server(Config::default());
+    let euro = "€".as_bytes(); // e2 82 ac
+    client
+        .send_fragment(MessageKind::Text, euro[..1].to_vec(), false)
+        .unwrap();
+    client
+        .send_fragment(MessageKind::Text, euro[1..2].to_vec(), false)
+        .unwrap();
+    let pending = client.output_len();
+    for bad in [&[0xffu8][..], &[0x41]] {
+        let e = client
+            .send_fragment(MessageKind::Text, bad.to_vec(), false)
+            .unwrap_err();
+        assert_eq!(e.error, UsageError::InvalidUtf8);
+    }
+    // The continuation byte completes the code point, but a new lead byte
+    // at the very end of the last fragment cannot be finished.
+    let e = client
+        .send_fragment(MessageKind::Text, vec![0xac, 0xe2], true)
+        .unwrap_err();
+    assert_eq!(e.error, UsageError::InvalidUtf8);
+    assert_eq!(client.output_len(), pending);
+    client
+        .send_fragment(MessageKind::Text, euro[2..].to_vec(), true)
+        .unwrap();
+    pump(&mut client, &mut server);
+    assert_eq!(summaries(&drain(&mut server)), ["text:€"]);
 }
 
 // §5.4: a new message cannot start before the fragmented one ends; nothing
@@ -313,12 +371,22 @@ fn later_fragment_kinds_are_ignored() {
 #[test]
 fn send_during_a_fragmented_message_is_refused() {
     let mut server = open_server(Config::default());
-    server.send_fragment("start", false).unwrap();
+    server
+        .send_fragment(MessageKind::Text, "start", false)
+        .unwrap();
     let pending = server.output_len();
-    assert_eq!(server.send("intruder"), Err(UsageError::FragmentOrder));
-    assert_eq!(server.send(vec![1u8]), Err(UsageError::FragmentOrder));
+    assert_eq!(
+        server.send("intruder").map_err(|e| e.error),
+        Err(UsageError::FragmentOrder)
+    );
+    assert_eq!(
+        server.send(vec![1u8]).map_err(|e| e.error),
+        Err(UsageError::FragmentOrder)
+    );
     assert_eq!(server.output_len(), pending);
-    server.send_fragment(" end", true).unwrap();
+    server
+        .send_fragment(MessageKind::Text, " end", true)
+        .unwrap();
     server.send("next").unwrap();
     assert_eq!(
         take_output(&mut server),
@@ -334,10 +402,10 @@ fn send_during_a_fragmented_message_is_refused() {
 #[test]
 fn control_frames_between_sent_fragments() {
     let mut server = open_server(Config::default());
-    server.send_fragment("a", false).unwrap();
+    server.send_fragment(MessageKind::Text, "a", false).unwrap();
     server.ping(b"1").unwrap();
     server.pong(b"2").unwrap();
-    server.send_fragment("b", true).unwrap();
+    server.send_fragment(MessageKind::Text, "b", true).unwrap();
     assert_eq!(
         take_output(&mut server),
         concat(&[
@@ -355,14 +423,21 @@ fn client_fragments_are_reassembled_by_a_server() {
     let mut client = open_client(Config::default());
     let mut server = open_server(Config::default());
     let big = vec![7u8; 100_000];
-    client.send_fragment("κόσ", false).unwrap();
+    client
+        .send_fragment(MessageKind::Text, "κόσ", false)
+        .unwrap();
     client.ping(b"mid").unwrap();
-    client.send_fragment("με", true).unwrap();
-    client.send_fragment(big.clone(), false).unwrap();
-    client.send_fragment(Vec::new(), false).unwrap();
-    client.send_fragment(vec![8u8], true).unwrap();
-    pump(&mut client, &mut server);
-    let events = drain(&mut server);
+    client.send_fragment(MessageKind::Text, "με", true).unwrap();
+    client
+        .send_fragment(MessageKind::Binary, big.clone(), false)
+        .unwrap();
+    client
+        .send_fragment(MessageKind::Binary, Vec::new(), false)
+        .unwrap();
+    client
+        .send_fragment(MessageKind::Binary, vec![8u8], true)
+        .unwrap();
+    let events = pump_events(&mut client, &mut server);
     assert_eq!(
         summaries(&events)[..2],
         ["ping:[109, 105, 100]", "text:κόσμε"]
@@ -377,7 +452,12 @@ fn client_fragments_are_reassembled_by_a_server() {
 #[test]
 fn send_fragment_after_close_is_refused() {
     let mut server = open_server(Config::default());
-    server.send_fragment("a", false).unwrap();
+    server.send_fragment(MessageKind::Text, "a", false).unwrap();
     server.close(CloseCode::NORMAL, "").unwrap();
-    assert_eq!(server.send_fragment("b", true), Err(UsageError::Closing));
+    assert_eq!(
+        server
+            .send_fragment(MessageKind::Text, "b", true)
+            .map_err(|e| e.error),
+        Err(UsageError::Closing)
+    );
 }

@@ -50,6 +50,10 @@ fn refused(config: Config, request: &[u8]) -> (HandshakeError, String) {
     assert_eq!(closed.code, CloseCode::ABNORMAL);
     assert!(!closed.clean);
     assert_eq!(closed.sent, None);
+    // The answer must not be lost: half-close, then wait for the client.
+    assert!(server.wants_shutdown());
+    assert!(!server.is_finished());
+    server.feed_eof();
     assert!(server.is_finished());
     match error_of(&events) {
         Error::Handshake(e) => (e.clone(), String::from_utf8(output).unwrap()),
@@ -295,6 +299,8 @@ fn reject_writes_status_headers_body_then_closes() {
     let closed = closed_of(&events);
     assert_eq!(closed.code, CloseCode::ABNORMAL);
     assert!(!closed.clean);
+    assert!(server.wants_shutdown());
+    server.feed_eof();
     assert!(server.is_finished());
     assert!(!server.wants_read());
     assert_eq!(server.state(), State::Closed);
@@ -376,12 +382,12 @@ fn accept_or_reject_without_a_pending_request() {
 #[test]
 fn sending_before_accept_is_refused() {
     let (mut server, _) = pending_request(Config::default(), REQUEST);
-    assert_eq!(server.send("early"), Err(UsageError::NotOpen));
-    assert_eq!(server.ping(b""), Err(UsageError::NotOpen));
     assert_eq!(
-        server.close(CloseCode::NORMAL, ""),
+        server.send("early").map_err(|e| e.error),
         Err(UsageError::NotOpen)
     );
+    assert_eq!(server.ping(b""), Err(UsageError::NotOpen));
+    assert_eq!(server.pong(b""), Err(UsageError::NotOpen));
     assert!(!server.wants_write());
 }
 
@@ -900,18 +906,19 @@ fn client_host_header_can_be_overridden() {
 // The client's own headers are checked: no injection, no managed headers.
 #[test]
 fn client_refuses_bad_headers_and_subprotocols() {
-    for (name, value) in [
-        ("X-A", "1\r\nEvil: 1"),
-        ("X-A", "\0"),
-        ("Bad Name", "1"),
-        ("Sec-WebSocket-Key", "x"),
-        ("upgrade", "websocket"),
-        ("Sec-WebSocket-Version", "13"),
+    for (name, value, want) in [
+        ("X-A", "1\r\nEvil: 1", UsageError::InvalidHeader),
+        ("X-A", "\0", UsageError::InvalidHeader),
+        ("Bad Name", "1", UsageError::InvalidHeader),
+        ("Sec-WebSocket-Key", "x", UsageError::ManagedHeader),
+        ("upgrade", "websocket", UsageError::ManagedHeader),
+        ("Sec-WebSocket-Version", "13", UsageError::ManagedHeader),
+        ("Transfer-Encoding", "chunked", UsageError::ManagedHeader),
     ] {
         let req = ClientRequest::new("ws://h/").unwrap().header(name, value);
         assert_eq!(
             Connection::client_with_rng(Config::default(), &req, test_rng(1)).unwrap_err(),
-            HandshakeError::InvalidHeader,
+            want,
             "{name:?}: {value:?}"
         );
     }
@@ -919,7 +926,7 @@ fn client_refuses_bad_headers_and_subprotocols() {
         let req = ClientRequest::new("ws://h/").unwrap().subprotocol(bad);
         assert_eq!(
             Connection::client_with_rng(Config::default(), &req, test_rng(1)).unwrap_err(),
-            HandshakeError::InvalidSubprotocol,
+            UsageError::InvalidSubprotocol,
             "{bad:?}"
         );
     }
@@ -938,7 +945,7 @@ fn client_refuses_invalid_uris() {
     ] {
         assert_eq!(
             ClientRequest::new(bad).unwrap_err(),
-            HandshakeError::InvalidUri,
+            UsageError::InvalidUri,
             "{bad}"
         );
     }
@@ -980,8 +987,75 @@ fn client_fails_on_a_non_101_status() {
         let error = client_refused(&req, |_| {
             format!("HTTP/1.1 {status} Whatever\r\nContent-Length: 0\r\n\r\n")
         });
-        assert_eq!(error, HandshakeError::Rejected { status });
+        let HandshakeError::Rejected(response) = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!((response.status(), response.reason()), (status, "Whatever"));
     }
+}
+
+// A rejected client keeps the whole answer (status, headers, body), so it
+// can follow a redirect or answer an authentication challenge.
+#[test]
+fn client_keeps_the_whole_rejection() {
+    let req = ClientRequest::new("ws://h/").unwrap();
+    // A body announced by Content-Length, arriving in pieces.
+    let (mut client, _) = client_for(&req, 1);
+    let answer = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"ws\"\r\nContent-Length: 12\r\n\r\nlog in first";
+    let mut events = Vec::new();
+    for piece in answer.as_bytes().chunks(7) {
+        events.extend(feed_all(&mut client, piece));
+    }
+    let Error::Handshake(HandshakeError::Rejected(r)) = error_of(&events) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(&b"Bearer realm=\"ws\""[..])
+    );
+    assert_eq!(&r.body()[..], b"log in first");
+    assert!(client.is_finished());
+    // A redirect without a body length: the body runs to EOF.
+    let (mut client, _) = client_for(&req, 2);
+    let events = feed_all(
+        &mut client,
+        b"HTTP/1.1 302 Found\r\nLocation: ws://elsewhere/\r\n\r\nmoved",
+    );
+    assert!(events.is_empty(), "the body is not over yet");
+    client.feed_eof();
+    let events = drain(&mut client);
+    let Error::Handshake(HandshakeError::Rejected(r)) = error_of(&events) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(r.header("location"), Some(&b"ws://elsewhere/"[..]));
+    assert_eq!(&r.body()[..], b"moved");
+    // A body is kept up to max_handshake_size.
+    let config = Config::new().limits(Limits::new().max_handshake_size(100));
+    let mut client = Connection::client_with_rng(config, &req, test_rng(3)).unwrap();
+    take_output(&mut client);
+    let events = feed_all(
+        &mut client,
+        format!(
+            "HTTP/1.1 500 Oops\r\nContent-Length: 1000\r\n\r\n{}",
+            "x".repeat(1000)
+        )
+        .as_bytes(),
+    );
+    let Error::Handshake(HandshakeError::Rejected(r)) = error_of(&events) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(r.body().len(), 100);
+}
+
+// §4.1: "the server's response MUST be ... HTTP/1.1".
+#[test]
+fn client_refuses_an_http_1_0_switch() {
+    let req = ClientRequest::new("ws://h/").unwrap();
+    let error = client_refused(&req, |key| {
+        answer_101(key, "").replacen("HTTP/1.1", "HTTP/1.0", 1)
+    });
+    assert_eq!(error, HandshakeError::NotHttp11);
 }
 
 // §4.1: a wrong or missing Sec-WebSocket-Accept fails the connection.
@@ -1366,8 +1440,8 @@ fn extensions_display_canonically() {
 
 // A connection upgraded elsewhere starts open, without an Open event.
 #[test]
-fn from_upgraded_server_starts_open() {
-    let mut server = Connection::from_upgraded(Role::Server, Config::default(), None).unwrap();
+fn upgraded_server_starts_open() {
+    let mut server = upgraded_server(Config::default());
     assert_eq!(server.state(), State::Open);
     assert_eq!(server.role(), Role::Server);
     assert_eq!(server.extensions(), None);
@@ -1380,29 +1454,41 @@ fn from_upgraded_server_starts_open() {
 
 // §5.3: an upgraded client still masks.
 #[test]
-fn from_upgraded_client_masks_its_frames() {
-    let mut client =
-        Connection::from_upgraded_with_rng(Role::Client, Config::default(), None, test_rng(3))
-            .unwrap();
+fn upgraded_client_masks_its_frames() {
+    let mut client = upgraded_client(Config::default());
     client.send("hi").unwrap();
     let frames = parse_frames(&take_output(&mut client));
     assert_eq!(frames.len(), 1);
     assert!(frames[0].mask.is_some());
     assert_eq!(frames[0].payload, b"hi");
-    let mut os = Connection::from_upgraded(Role::Client, Config::default(), Some("")).unwrap();
+    let mut os =
+        Connection::upgraded_client(Config::default(), &Agreement::new().extensions("")).unwrap();
     os.send("x").unwrap();
     assert!(parse_frames(&take_output(&mut os))[0].mask.is_some());
 }
 
-// §9.1: an upgraded connection refuses an extension it cannot run.
+// An upgraded connection records the agreed subprotocol, refuses an
+// invalid one, and refuses an extension it cannot run (§9.1).
 #[test]
-fn from_upgraded_refuses_an_unknown_extension() {
-    for role in [Role::Client, Role::Server] {
-        assert_eq!(
-            Connection::from_upgraded(role, Config::default(), Some("x-unknown")).unwrap_err(),
-            HandshakeError::UnexpectedExtension
-        );
-    }
+fn upgraded_connections_check_their_agreement() {
+    let server =
+        Connection::upgraded_server(Config::default(), &Agreement::new().subprotocol("chat"))
+            .unwrap();
+    assert_eq!(server.subprotocol(), Some("chat"));
+    assert_eq!(
+        Connection::upgraded_server(Config::default(), &Agreement::new().subprotocol("a b"))
+            .unwrap_err(),
+        UsageError::InvalidSubprotocol
+    );
+    let unknown = Agreement::new().extensions("x-unknown");
+    assert_eq!(
+        Connection::upgraded_server(Config::default(), &unknown).unwrap_err(),
+        UsageError::InvalidExtensions
+    );
+    assert_eq!(
+        Connection::upgraded_client_with_rng(Config::default(), &unknown, test_rng(1)).unwrap_err(),
+        UsageError::InvalidExtensions
+    );
 }
 
 /// §9.1 with another HTTP stack: the negotiation helpers agree with what a
@@ -1419,8 +1505,8 @@ fn extension_helpers_for_external_http_stacks() {
             Some("permessage-deflate; client_max_window_bits")
         );
         assert_eq!(answer.as_deref(), Some("permessage-deflate"));
-        let server =
-            Connection::from_upgraded(Role::Server, config.clone(), answer.as_deref()).unwrap();
+        let agreed = Agreement::new().extensions(answer.clone().unwrap());
+        let server = Connection::upgraded_server(config.clone(), &agreed).unwrap();
         assert_eq!(server.extensions(), Some("permessage-deflate"));
     }
     #[cfg(not(feature = "deflate"))]
@@ -1429,4 +1515,88 @@ fn extension_helpers_for_external_http_stacks() {
         wsmachine::handshake::negotiate_extensions(&config, ["x-unknown"]),
         None
     );
+}
+
+// ------------------------------------------------ found by review (v2)
+
+// Accept and Reject refuse the headers the connection writes itself: an
+// application-added `Sec-WebSocket-Extensions` would make the client
+// compress what the server cannot inflate; a second `Content-Length`
+// would contradict the one the rejection writes.
+#[test]
+fn accept_and_reject_refuse_managed_headers() {
+    for name in [
+        "Sec-WebSocket-Extensions",
+        "sec-websocket-protocol",
+        "Sec-WebSocket-Accept",
+        "Upgrade",
+        "Connection",
+        "Content-Length",
+        "Transfer-Encoding",
+    ] {
+        let (mut server, _) = pending_request(Config::default(), REQUEST);
+        assert_eq!(
+            server.accept(Accept::new().header(name, "permessage-deflate")),
+            Err(UsageError::ManagedHeader),
+            "{name}"
+        );
+        assert_eq!(
+            server.reject(Reject::new(400).header(name, "5")),
+            Err(UsageError::ManagedHeader),
+            "{name}"
+        );
+        assert!(!server.wants_write(), "nothing was queued");
+        server.accept(Accept::new()).unwrap();
+    }
+}
+
+// A head whose blank line is a bare LF is refused with 400: the lines after
+// it (an Origin here) must never be ignored by one parser and read by
+// another, so an allow-list cannot be bypassed.
+#[test]
+fn a_bare_lf_blank_line_is_refused() {
+    let smuggled = "GET /chat HTTP/1.1\nHost: server.example.com\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n\nOrigin: http://evil.example\r\n\r\n";
+    let config =
+        Config::new().origin_policy(OriginPolicy::AllowList(vec!["http://good.example".into()]));
+    let (error, answer) = refused(config, smuggled.as_bytes());
+    assert_eq!(error, HandshakeError::MalformedHttp);
+    assert!(answer.starts_with("HTTP/1.1 400 "));
+    // Bare LF inside the head, CRLF at its end: httparse would read it, but
+    // the head is refused as a whole.
+    let mixed = REQUEST.replacen("\r\nHost", "\nHost", 1);
+    let (error, _) = refused(Config::default(), mixed.as_bytes());
+    assert_eq!(error, HandshakeError::MalformedHttp);
+}
+
+// §4.2.1 item 2: the target is a /resource name/ (origin form) or an
+// absolute http(s)/ws(s) URI; anything else is refused with 400.
+#[test]
+fn the_request_target_form_is_checked() {
+    for bad in ["chat", "*", "server.example.com:80"] {
+        let (error, answer) = refused(
+            Config::default(),
+            REQUEST
+                .replacen("GET /chat", &format!("GET {bad}"), 1)
+                .as_bytes(),
+        );
+        assert_eq!(error, HandshakeError::InvalidTarget, "{bad}");
+        assert!(answer.starts_with("HTTP/1.1 400 "));
+    }
+    let absolute = REQUEST.replacen("GET /chat", "GET http://server.example.com/chat?x", 1);
+    let (_, r) = pending_request(Config::default(), &absolute);
+    assert_eq!((r.path(), r.query()), ("/chat", Some("x")));
+}
+
+// Limits::max_headers(usize::MAX) used to panic with "capacity overflow":
+// the header table is sized by what the head can hold.
+#[test]
+fn a_huge_header_limit_does_not_allocate_it() {
+    let config = Config::new().limits(Limits::new().max_headers(usize::MAX));
+    let (_, r) = pending_request(config.clone(), REQUEST);
+    assert_eq!(r.headers().count(), 5);
+    let req = ClientRequest::new("ws://h/").unwrap();
+    let mut client = Connection::client_with_rng(config, &req, test_rng(1)).unwrap();
+    let text = String::from_utf8(take_output(&mut client)).unwrap();
+    let events = feed_all(&mut client, answer_101(key_of(&text), "").as_bytes());
+    assert!(matches!(events[..], [Event::Open(_)]), "{events:?}");
 }

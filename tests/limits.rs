@@ -188,32 +188,47 @@ fn send_over_max_output_buffer_is_refused_with_nothing_queued() {
         pending,
         limit: 1000,
     });
-    assert_eq!(server.send(vec![2u8; 600]), refused);
-    assert_eq!(server.send("x".repeat(600)), refused);
-    assert_eq!(server.send_fragment(vec![2u8; 600], false), refused);
+    assert_eq!(server.send(vec![2u8; 600]).map_err(|e| e.error), refused);
+    assert_eq!(server.send("x".repeat(600)).map_err(|e| e.error), refused);
+    assert_eq!(
+        server
+            .send_fragment(MessageKind::Binary, vec![2u8; 600], false)
+            .map_err(|e| e.error),
+        refused
+    );
     assert_eq!(server.output_len(), pending);
     assert_eq!(take_output(&mut server), frame(true, 0x2, &[1; 600], None));
     // Once written out, the same send goes through.
     server.send(vec![2u8; 600]).unwrap();
 }
 
-// Limits::max_output_buffer: an empty buffer always takes one message,
-// however large.
+// Limits::max_output_buffer is a limit, even for an empty buffer: a frame
+// that can never fit is refused as too large (send it in fragments, or
+// raise the limit), and the message comes back.
 #[test]
-fn empty_output_buffer_accepts_one_message_of_any_size() {
+fn a_frame_larger_than_the_output_buffer_is_refused() {
     let mut server = open_server(limits(Limits::new().max_output_buffer(100)));
-    server.send(vec![3u8; 1 << 20]).unwrap();
-    assert_eq!(server.output_len(), (1 << 20) + 10);
-    assert!(matches!(
-        server.send(vec![0u8]),
-        Err(UsageError::OutputFull { limit: 100, .. })
-    ));
+    let refused = server.send(vec![3u8; 1 << 20]).unwrap_err();
+    assert_eq!(
+        refused.error,
+        UsageError::MessageTooLarge {
+            len: (1 << 20) + 10,
+            limit: 100
+        }
+    );
+    assert_eq!(refused.into_inner().len(), 1 << 20);
+    assert!(!server.wants_write());
     let mut client = open_client(limits(Limits::new().max_output_buffer(100)));
-    client.send_fragment(vec![3u8; 5000], false).unwrap();
-    assert!(matches!(
-        client.send_fragment(vec![3u8; 5000], true),
-        Err(UsageError::OutputFull { .. })
-    ));
+    for _ in 0..20 {
+        client
+            .send_fragment(MessageKind::Binary, vec![3u8; 50], false)
+            .unwrap();
+        assert!(client.output_len() <= 100);
+        take_output(&mut client);
+    }
+    client
+        .send_fragment(MessageKind::Binary, vec![3u8; 50], true)
+        .unwrap();
 }
 
 // Limits::max_output_buffer: a frame that fits exactly is accepted
@@ -231,8 +246,9 @@ fn frame_that_fills_the_output_buffer_exactly_is_accepted() {
 // The closing handshake is never blocked by a full output buffer.
 #[test]
 fn close_is_possible_when_the_output_buffer_is_full() {
-    let mut server = open_server(limits(Limits::new().max_output_buffer(100)));
+    let mut server = open_server(limits(Limits::new().max_output_buffer(1004)));
     server.send(vec![0u8; 1000]).unwrap();
+    assert!(server.send(vec![0u8]).is_err());
     server.close(CloseCode::GOING_AWAY, "").unwrap();
     let frames = parse_frames(&take_output(&mut server));
     assert_eq!(frames.len(), 2);

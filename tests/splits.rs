@@ -142,8 +142,7 @@ fn feed_reads(conn: &mut Connection, input: &[u8], sizes: &[usize]) -> Vec<Event
             break;
         }
         let (piece, tail) = rest.split_at(size.min(rest.len()));
-        conn.feed(piece);
-        events.extend(drain(conn));
+        events.extend(feed_all(conn, piece));
         rest = tail;
     }
     events
@@ -169,9 +168,12 @@ fn serve_reads(input: &[u8], sizes: &[usize]) -> (Vec<String>, Vec<u8>) {
         if rest.is_empty() {
             break;
         }
-        let (piece, tail) = rest.split_at(size.min(rest.len()));
-        server.feed(piece);
-        poll(&mut server, &mut events);
+        let (mut piece, tail) = rest.split_at(size.min(rest.len()));
+        while !piece.is_empty() {
+            let n = server.feed(piece);
+            piece = &piece[n..];
+            poll(&mut server, &mut events);
+        }
         rest = tail;
     }
     server.feed_eof();
@@ -229,6 +231,8 @@ proptest! {
         let events = summaries(&feed_reads(&mut split, &wire, &sizes));
         prop_assert_eq!(&events, &expected);
         prop_assert_eq!(&take_output(&mut split), &whole_output);
+        prop_assert!(split.wants_shutdown());
+        split.feed_eof();
         prop_assert!(split.is_finished());
     }
 
@@ -358,12 +362,8 @@ proptest! {
             let last = i == parts.len() - 1;
             let bytes = if text { vec![b'a' + seed % 26; *len] } else { payload(*len, *seed) };
             whole.extend_from_slice(&bytes);
-            let part = if text {
-                Message::from(String::from_utf8(bytes).unwrap())
-            } else {
-                Message::from(bytes)
-            };
-            pair.client.send_fragment(part, last).unwrap();
+            let kind = if text { MessageKind::Text } else { MessageKind::Binary };
+            pair.client.send_fragment(kind, bytes, last).unwrap();
         }
         let (_, server_events) = pair.run();
         prop_assert_eq!(server_events.len(), 1);

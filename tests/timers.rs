@@ -17,13 +17,10 @@ fn at(conn: &mut Connection, now: Instant) -> Vec<Event> {
 }
 
 fn keepalive(interval: u64, timeout: u64) -> Config {
-    Config::new().keepalive(Duration::from_secs(interval), Duration::from_secs(timeout))
-}
-
-/// An open server that never saw any bytes (the handshake was done
-/// elsewhere).
-fn upgraded_server(config: Config) -> Connection {
-    Connection::from_upgraded(Role::Server, config, None).unwrap()
+    Config::new().keepalive(Some(Keepalive::new(
+        Duration::from_secs(interval),
+        Duration::from_secs(timeout),
+    )))
 }
 
 // --------------------------------------------------- opening handshake
@@ -150,16 +147,21 @@ fn close_timeout_when_the_peer_never_answers() {
     assert!(server.is_finished());
 }
 
-// The peer's Close in time stops the close timer.
+// The peer's Close in time ends the closing handshake; the close timer
+// starts again for the teardown (waiting for the client's EOF).
 #[test]
-fn answered_close_stops_the_timer() {
+fn answered_close_restarts_the_timer_for_the_teardown() {
     let mut server = open_server(Config::default());
     server.close(CloseCode::NORMAL, "").unwrap();
     at(&mut server, T0);
     let (events, _) = exchange(&mut server, &cframe(true, 0x8, &close_payload(1000, b"")));
     assert_eq!(summaries(&events), ["closed:1000:true:"]);
+    assert_eq!(server.poll_timeout(), Some(T0), "armed at the next call");
+    assert!(at(&mut server, secs(1)).is_empty());
+    assert_eq!(server.poll_timeout(), Some(secs(6)));
+    assert!(at(&mut server, secs(6)).is_empty());
+    assert!(server.is_finished());
     assert_eq!(server.poll_timeout(), None);
-    assert!(at(&mut server, secs(100)).is_empty());
 }
 
 // §7.1.1: the client waits for the server's EOF no longer than the close
@@ -173,13 +175,13 @@ fn client_waiting_for_eof_times_out_cleanly() {
         &mut client,
         &frame(true, 0x8, &close_payload(1000, b""), None),
     );
-    assert!(events.is_empty());
+    assert_eq!(summaries(&events), ["closed:1000:true:"]);
     // The timer restarts for the wait for EOF.
     assert_eq!(client.poll_timeout(), Some(secs(1)));
     at(&mut client, secs(2));
     assert_eq!(client.poll_timeout(), Some(secs(4)));
-    let events = at(&mut client, secs(4));
-    assert_eq!(summaries(&events), ["closed:1000:true:"]);
+    assert!(at(&mut client, secs(4)).is_empty());
+    assert!(client.is_finished());
 }
 
 // Config::close_timeout(None): wait for the peer forever.
@@ -247,6 +249,8 @@ fn keepalive_fails_the_connection_with_1011_without_an_answer() {
         Some(CloseCode::INTERNAL_ERROR)
     );
     assert_eq!(take_output(&mut server), server_close(1011));
+    assert!(server.wants_shutdown());
+    server.feed_eof();
     assert!(server.is_finished());
 }
 
@@ -299,9 +303,7 @@ fn keepalive_traffic_postpones_the_ping() {
 // A client's keepalive ping is masked.
 #[test]
 fn client_keepalive_ping_is_masked() {
-    let mut client =
-        Connection::from_upgraded_with_rng(Role::Client, keepalive(5, 5), None, test_rng(4))
-            .unwrap();
+    let mut client = upgraded_client(keepalive(5, 5));
     at(&mut client, T0);
     at(&mut client, secs(5));
     let frames = parse_frames(&take_output(&mut client));

@@ -1,7 +1,8 @@
 //! A blocking `std::net` driver for a `wsmachine::Connection`: the glue the
-//! examples share. It follows the crate's polling order: drain events, write
-//! output, stop when finished, read until the next timer deadline.
-#![allow(dead_code)]
+//! examples share. It follows the crate's polling order (see `Connection`):
+//! events, write, half-close, stop when finished, read until the next
+//! deadline.
+#![allow(dead_code, reason = "each example uses part of it")]
 
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -15,7 +16,7 @@ pub enum Step {
     Event(Event),
     /// `max_wait` passed without an event.
     Idle,
-    /// The connection is over and the transport is closed.
+    /// The connection is over and the transport can be dropped.
     Finished,
 }
 
@@ -24,22 +25,23 @@ pub struct Blocking {
     pub stream: TcpStream,
     pub conn: Connection,
     clock: Clock,
+    shut: bool,
 }
-
-const READ_CHUNK: usize = 64 * 1024;
 
 impl Blocking {
     pub fn new(stream: TcpStream, conn: Connection) -> io::Result<Blocking> {
         stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+        // A peer that never reads must not block us forever.
+        stream.set_write_timeout(Some(Duration::from_secs(10)))?;
         Ok(Blocking {
             stream,
             conn,
             clock: Clock::new(),
+            shut: false,
         })
     }
 
-    /// The next event, or `None` once the connection is over.
+    /// The next event, or `None` once the connection is finished.
     pub fn next_event(&mut self) -> io::Result<Option<Event>> {
         loop {
             match self.step(None)? {
@@ -50,15 +52,18 @@ impl Blocking {
         }
     }
 
-    /// Sends a message, writing out pending output first if the output
-    /// buffer is full.
+    /// Sends a message, writing out pending output while the output buffer
+    /// is full.
     pub fn send(&mut self, message: Message) -> io::Result<()> {
-        match self.conn.send(message.clone()) {
-            Err(UsageError::OutputFull { .. }) => {
-                self.flush()?;
-                self.conn.send(message).map_err(io::Error::other)
+        let mut message = message;
+        loop {
+            match self.conn.send(message) {
+                Err(e) if matches!(e.error, UsageError::OutputFull { .. }) => {
+                    message = e.into_inner();
+                    self.flush();
+                }
+                other => return other.map_err(io::Error::from),
             }
-            other => other.map_err(io::Error::other),
         }
     }
 
@@ -69,21 +74,20 @@ impl Blocking {
             if let Some(event) = self.conn.poll_event() {
                 return Ok(Step::Event(event));
             }
-            self.flush()?;
+            self.flush();
+            if self.conn.wants_shutdown() && !self.shut {
+                let _ = self.stream.shutdown(Shutdown::Write);
+                self.shut = true;
+            }
             if self.conn.is_finished() {
-                self.linger();
                 return Ok(Step::Finished);
             }
-            let now = Instant::now();
-            let timer = self
-                .conn
-                .poll_timeout()
-                .map(|t| self.clock.to_std(t).saturating_duration_since(now));
+            let timer = self.conn.poll_timeout().map(|t| self.clock.until(t));
             if timer == Some(Duration::ZERO) {
                 self.conn.handle_timeout(self.clock.now());
                 continue;
             }
-            let limit = max_wait.map(|w| w.saturating_sub(now - started));
+            let limit = max_wait.map(|w| w.saturating_sub(started.elapsed()));
             if limit == Some(Duration::ZERO) {
                 return Ok(Step::Idle);
             }
@@ -92,8 +96,7 @@ impl Blocking {
                 (a, b) => a.or(b),
             };
             if !self.conn.wants_read() {
-                // Waiting for the application (a pending request) or for a
-                // timer after EOF: nothing to read.
+                // Waiting for the application or for a timer only.
                 match wait {
                     Some(w) => std::thread::sleep(w),
                     None => return Ok(Step::Idle),
@@ -102,46 +105,29 @@ impl Blocking {
                 continue;
             }
             self.stream.set_read_timeout(wait)?;
-            match self.stream.read(self.conn.read_buf(READ_CHUNK)) {
+            match self.stream.read(self.conn.read_buf()) {
                 Ok(0) => self.conn.feed_eof(),
                 Ok(n) => self.conn.commit_read(n),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     self.conn.handle_timeout(self.clock.now());
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                // A reset or similar: the transport is gone.
-                Err(_) => self.conn.feed_eof(),
+                Err(_) => self.conn.transport_error(),
             }
         }
     }
 
-    /// Writes all pending output (vectored).
-    pub fn flush(&mut self) -> io::Result<()> {
+    /// Writes all pending output (vectored); a failed write is a transport
+    /// error for the connection.
+    pub fn flush(&mut self) {
         while self.conn.wants_write() {
             let mut slices = [IoSlice::new(&[]); 16];
             let n = self.conn.output_vectored(&mut slices);
             match self.stream.write_vectored(&slices[..n]) {
-                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(0) => self.conn.transport_error(),
                 Ok(written) => self.conn.consume_output(written),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    /// Closes the transport without losing the last bytes written: half-close,
-    /// then read until the peer closes too (bounded), so that unread input
-    /// does not turn the close into a reset.
-    fn linger(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Write);
-        let _ = self.stream.set_read_timeout(Some(Duration::from_secs(2)));
-        let deadline = Instant::now() + Duration::from_secs(2);
-        let mut sink = [0u8; 4096];
-        while Instant::now() < deadline {
-            match self.stream.read(&mut sink) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+                Err(_) => self.conn.transport_error(),
             }
         }
     }

@@ -1,151 +1,251 @@
-//! The receive buffer and the output queue.
+//! The input buffer and the output queue, each bounded by its limit.
 
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 
-/// Received bytes not yet consumed by the parser.
+/// Received bytes waiting to be processed: the opening handshake's head,
+/// and input that arrived while events were waiting to be polled.
 ///
-/// `buf[..filled]` holds data; `buf[filled..]` is initialized spare room a
-/// driver can read into directly ([`RecvBuf::spare`]), zeroed only the first
-/// time it is handed out. Parsed payloads are split off the front as shared
-/// [`Bytes`], so a message that arrived in one frame is never copied.
+/// `buf[start..end]` holds data. A driver that reads through
+/// [`InputBuf::spare`] gets initialized room after the data (zeroed once,
+/// when the buffer is first allocated, then reused); the buffer is then kept
+/// between reads. A driver that only feeds slices leaves nothing here but
+/// what could not be processed at once, and the buffer is freed as soon as
+/// it is drained.
 #[derive(Debug, Default)]
-pub(crate) struct RecvBuf {
-    buf: BytesMut,
-    filled: usize,
+pub(crate) struct InputBuf {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The driver reads into the buffer: keep it between reads.
+    reading: bool,
 }
 
-/// Capacity above which an empty receive buffer is released rather than
-/// kept for the next read.
-const KEEP_IDLE: usize = 64 << 10;
+/// Capacity kept for reuse by a buffer a driver does not read into.
+const KEEP_SMALL: usize = 256;
 
-impl RecvBuf {
+impl InputBuf {
     pub(crate) fn len(&self) -> usize {
-        self.filled
+        self.end - self.start
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
     }
 
     pub(crate) fn data(&self) -> &[u8] {
-        &self.buf[..self.filled]
+        &self.buf[self.start..self.end]
     }
 
-    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[..self.filled]
-    }
-
-    /// At least `len` bytes of room after the data.
-    pub(crate) fn spare(&mut self, len: usize) -> &mut [u8] {
-        if self.buf.len() < self.filled + len {
-            self.buf.resize(self.filled + len, 0);
+    /// Moves the data to the front when that makes room at the end.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
         }
-        &mut self.buf[self.filled..]
     }
 
-    /// Marks `n` bytes of the spare room as data (clamped to the room).
+    /// Room to read into, so that data plus room is at most `cap` bytes.
+    pub(crate) fn spare(&mut self, cap: usize) -> &mut [u8] {
+        self.reading = true;
+        let room = cap.saturating_sub(self.len());
+        if room == 0 {
+            return &mut [];
+        }
+        if self.buf.len() - self.end < room {
+            self.compact();
+        }
+        let want = self.end + room;
+        if self.buf.len() < want {
+            // Zeroed once; later reads reuse the initialized bytes.
+            let extra = want - self.buf.len();
+            self.buf.reserve_exact(extra);
+            self.buf.resize(want, 0);
+        }
+        &mut self.buf[self.end..self.end + room]
+    }
+
+    /// Marks `n` bytes of the room from [`Self::spare`] as data (clamped to
+    /// the room).
     pub(crate) fn commit(&mut self, n: usize) {
-        self.filled = (self.filled + n).min(self.buf.len());
+        self.end = (self.end + n).min(self.buf.len());
     }
 
-    pub(crate) fn extend(&mut self, data: &[u8]) {
-        let spare = self.buf.len() - self.filled;
-        if spare >= data.len() {
-            self.buf[self.filled..self.filled + data.len()].copy_from_slice(data);
-        } else {
-            self.buf.truncate(self.filled);
-            self.buf.extend_from_slice(data);
+    /// Copies as much of `data` as fits under `cap`; returns how much.
+    pub(crate) fn extend(&mut self, data: &[u8], cap: usize) -> usize {
+        let take = data.len().min(cap.saturating_sub(self.len()));
+        if take == 0 {
+            return 0;
         }
-        self.filled += data.len();
+        if self.end + take > self.buf.len() {
+            self.compact();
+        }
+        let end = self.end + take;
+        let reuse = self.buf.len().min(end) - self.end;
+        self.buf[self.end..self.end + reuse].copy_from_slice(&data[..reuse]);
+        if end > self.buf.len() {
+            // Grow geometrically, never past the cap.
+            let target = end
+                .max(self.buf.capacity().saturating_mul(2))
+                .min(cap.max(end));
+            self.buf.reserve_exact(target - self.buf.len());
+            self.buf.extend_from_slice(&data[reuse..take]);
+        }
+        self.end = end;
+        take
     }
 
-    /// Removes and returns the first `n` bytes (`n <= len`).
-    pub(crate) fn split_to(&mut self, n: usize) -> BytesMut {
-        let n = n.min(self.filled);
-        self.filled -= n;
-        self.buf.split_to(n)
+    /// Drops the first `n` bytes of data.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if !self.reading && self.buf.capacity() > KEEP_SMALL {
+                self.buf = Vec::new();
+            }
+        }
     }
 
-    /// Drops the first `n` bytes (`n <= len`).
-    pub(crate) fn advance(&mut self, n: usize) {
-        let n = n.min(self.filled);
-        self.filled -= n;
-        self.buf.advance(n);
-        self.release_if_idle();
-    }
-
-    /// Drops all data and, if large, the allocation.
+    /// Drops all data.
     pub(crate) fn clear(&mut self) {
-        self.filled = 0;
-        self.buf.clear();
-        self.release_if_idle();
+        self.consume(self.len());
     }
 
-    fn release_if_idle(&mut self) {
-        if self.filled == 0 && self.buf.capacity() > KEEP_IDLE {
-            self.buf = BytesMut::new();
+    /// Frees the buffer if it holds no data.
+    pub(crate) fn release(&mut self) {
+        if self.is_empty() {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.end = 0;
+            self.reading = false;
         }
     }
 
-    /// Heap bytes held (for memory accounting).
+    /// Heap bytes held.
     pub(crate) fn capacity(&self) -> usize {
         self.buf.capacity()
     }
 }
 
 /// Bytes waiting to be written: shared chunks (large payloads, queued
-/// without a copy) followed by a contiguous tail for headers and small
-/// frames.
+/// without a copy, and earlier tails) followed by a contiguous tail for
+/// headers and small frames.
+///
+/// The tail grows geometrically but never past the queue's limit, and is
+/// handed over without a copy by [`OutQueue::take`].
 #[derive(Debug, Default)]
 pub(crate) struct OutQueue {
-    chunks: VecDeque<Bytes>,
-    tail: BytesMut,
+    /// Each with the heap bytes it holds.
+    chunks: VecDeque<(Bytes, usize)>,
+    tail: Vec<u8>,
+    /// Bytes at the front of `tail` already written.
+    head: usize,
     len: usize,
+    /// Bytes ever queued, and ever written: positions in the output stream.
+    queued: u64,
+    written: u64,
 }
+
+/// Tail capacity kept for reuse once everything is written.
+const KEEP_TAIL: usize = 1024;
 
 impl OutQueue {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    /// Appends bytes to the tail (copied).
-    pub(crate) fn put_slice(&mut self, data: &[u8]) {
-        self.tail.extend_from_slice(data);
-        self.len += data.len();
+    /// The stream position after the last byte queued.
+    pub(crate) fn queued(&self) -> u64 {
+        self.queued
     }
 
-    /// The tail, for writing a frame in place; call [`Self::grew`] after.
-    pub(crate) fn tail_mut(&mut self) -> &mut BytesMut {
-        &mut self.tail
+    /// The stream position after the last byte written.
+    pub(crate) fn written(&self) -> u64 {
+        self.written
     }
 
-    /// Accounts for `n` bytes written through [`Self::tail_mut`].
-    pub(crate) fn grew(&mut self, n: usize) {
+    /// Room for `extra` more bytes in the tail, which may hold at most
+    /// `limit` bytes in all.
+    fn reserve(&mut self, extra: usize, limit: usize) {
+        let pending = self.tail.len() - self.head;
+        if self.tail.capacity() - self.tail.len() >= extra {
+            return;
+        }
+        if self.head > 0 {
+            self.tail.drain(..self.head);
+            self.head = 0;
+        }
+        let need = pending + extra;
+        if self.tail.capacity() >= need {
+            return;
+        }
+        let target = need
+            .max(self.tail.capacity().saturating_mul(2).min(limit))
+            .max(need.min(256));
+        self.tail.reserve_exact(target - self.tail.len());
+    }
+
+    /// Appends a frame to the tail: `header`, then `payload`, masked with
+    /// `mask` if given. The tail never grows past `limit` bytes.
+    pub(crate) fn put_frame(
+        &mut self,
+        header: &[u8],
+        payload: &[u8],
+        mask: Option<[u8; 4]>,
+        limit: usize,
+    ) {
+        let n = header.len() + payload.len();
+        self.reserve(n, limit);
+        self.tail.extend_from_slice(header);
+        let start = self.tail.len();
+        self.tail.extend_from_slice(payload);
+        if let Some(key) = mask {
+            crate::mask::apply_mask(&mut self.tail[start..], key, 0);
+        }
         self.len += n;
+        self.queued += n as u64;
     }
 
-    /// Appends a shared buffer without copying it.
-    pub(crate) fn put_bytes(&mut self, data: Bytes) {
+    /// Appends a shared buffer without copying it; `held` is the heap it
+    /// keeps alive.
+    pub(crate) fn put_bytes(&mut self, data: Bytes, held: usize) {
         if data.is_empty() {
             return;
         }
-        if !self.tail.is_empty() {
-            let head = self.tail.split().freeze();
-            self.chunks.push_back(head);
-        }
+        self.freeze_tail();
         self.len += data.len();
-        self.chunks.push_back(data);
+        self.queued += data.len() as u64;
+        self.chunks.push_back((data, held));
+    }
+
+    /// Moves the pending tail into the chunk list, without a copy.
+    fn freeze_tail(&mut self) {
+        if self.tail.len() > self.head {
+            let held = self.tail.capacity();
+            let head = self.head;
+            let bytes = Bytes::from(core::mem::take(&mut self.tail)).slice(head..);
+            self.head = 0;
+            self.chunks.push_back((bytes, held));
+        }
     }
 
     /// The first contiguous run of pending bytes.
     pub(crate) fn first(&self) -> &[u8] {
-        self.chunks.front().map_or(&self.tail[..], |c| &c[..])
+        self.chunks
+            .front()
+            .map_or(&self.tail[self.head..], |(c, _)| &c[..])
     }
 
     /// Every pending run, in order.
     pub(crate) fn chunks(&self) -> impl Iterator<Item = &[u8]> {
         self.chunks
             .iter()
-            .map(|c| &c[..])
-            .chain(core::iter::once(&self.tail[..]))
+            .map(|(c, _)| &c[..])
+            .chain(core::iter::once(&self.tail[self.head..]))
             .filter(|c| !c.is_empty())
     }
 
@@ -153,8 +253,9 @@ impl OutQueue {
     pub(crate) fn consume(&mut self, mut n: usize) {
         n = n.min(self.len);
         self.len -= n;
+        self.written += n as u64;
         while n > 0 {
-            if let Some(front) = self.chunks.front_mut() {
+            if let Some((front, _)) = self.chunks.front_mut() {
                 let take = n.min(front.len());
                 front.advance(take);
                 n -= take;
@@ -162,50 +263,90 @@ impl OutQueue {
                     self.chunks.pop_front();
                 }
             } else {
-                self.tail.advance(n);
+                self.head += n;
                 n = 0;
             }
         }
-        if self.len == 0 && self.tail.capacity() > KEEP_IDLE {
-            self.tail = BytesMut::new();
+        if self.len == 0 {
+            self.tail.clear();
+            self.head = 0;
+            if self.tail.capacity() > KEEP_TAIL {
+                self.tail = Vec::new();
+            }
         }
     }
 
-    /// Heap bytes held by the tail (shared chunks belong to the caller).
+    /// Takes the next run of pending bytes, owned.
+    pub(crate) fn take(&mut self) -> Option<Bytes> {
+        let bytes = match self.chunks.pop_front() {
+            Some((bytes, _)) => bytes,
+            None if self.tail.len() > self.head => {
+                let head = self.head;
+                self.head = 0;
+                Bytes::from(core::mem::take(&mut self.tail)).slice(head..)
+            }
+            None => return None,
+        };
+        self.len -= bytes.len();
+        self.written += bytes.len() as u64;
+        Some(bytes)
+    }
+
+    /// Drops everything pending (the transport is gone).
+    pub(crate) fn discard(&mut self) {
+        let n = self.len;
+        self.consume(n);
+        self.chunks.clear();
+        self.tail = Vec::new();
+    }
+
+    /// Heap bytes held: the tail and every queued chunk.
     pub(crate) fn capacity(&self) -> usize {
-        self.tail.capacity()
+        self.tail.capacity() + self.chunks.iter().map(|(_, held)| held).sum::<usize>()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec::Vec;
 
     #[test]
-    fn recv_buf_reuses_spare_room() {
-        let mut r = RecvBuf::default();
+    fn input_is_bounded_and_reused() {
+        let mut r = InputBuf::default();
+        assert_eq!(r.spare(8).len(), 8);
         r.spare(8)[..3].copy_from_slice(b"abc");
         r.commit(3);
         assert_eq!(r.data(), b"abc");
-        r.extend(b"de");
-        assert_eq!(r.data(), b"abcde");
-        let front = r.split_to(2);
-        assert_eq!(&front[..], b"ab");
-        assert_eq!(r.data(), b"cde");
-        r.commit(1000);
-        assert!(r.len() <= r.capacity());
-        r.advance(100);
-        assert_eq!(r.len(), 0);
+        assert_eq!(r.extend(b"defghij", 8), 5);
+        assert_eq!(r.data(), b"abcdefgh");
+        assert!(r.spare(8).is_empty());
+        r.consume(2);
+        assert_eq!(r.spare(8).len(), 2);
+        assert_eq!(r.data(), b"cdefgh");
+        assert_eq!(r.capacity(), 8);
+        r.clear();
+        assert_eq!(r.capacity(), 8, "kept while the driver reads into it");
+        r.release();
+        assert_eq!(r.capacity(), 0);
+    }
+
+    #[test]
+    fn fed_input_is_freed_when_drained() {
+        let mut r = InputBuf::default();
+        assert_eq!(r.extend(&[1; 1000], 4096), 1000);
+        assert!(r.capacity() >= 1000 && r.capacity() <= 4096);
+        assert_eq!(r.extend(&[2; 5000], 4096), 3096);
+        assert_eq!(r.capacity(), 4096);
+        r.consume(4096);
+        assert_eq!(r.capacity(), 0);
     }
 
     #[test]
     fn out_queue_keeps_order_across_chunks() {
         let mut q = OutQueue::default();
-        q.put_slice(b"h1");
-        q.put_bytes(Bytes::from_static(b"PAYLOAD"));
-        q.put_slice(b"h2");
-        q.put_bytes(Bytes::from_static(b"P2"));
+        q.put_frame(b"h1", b"", None, 1 << 20);
+        q.put_bytes(Bytes::from_static(b"PAYLOAD"), 7);
+        q.put_frame(b"h2", b"P2", None, 1 << 20);
         let all: Vec<u8> = q.chunks().flatten().copied().collect();
         assert_eq!(all, b"h1PAYLOADh2P2");
         assert_eq!(q.len(), all.len());
@@ -217,7 +358,35 @@ mod tests {
             q.consume(n);
         }
         assert_eq!(got, all);
+        assert_eq!(q.written(), all.len() as u64);
         q.consume(10);
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn out_queue_takes_without_copying() {
+        let mut q = OutQueue::default();
+        q.put_frame(b"ab", b"cd", None, 64);
+        q.consume(1);
+        let payload = Bytes::from(alloc::vec![7u8; 100]);
+        let ptr = payload.as_ptr();
+        q.put_bytes(payload, 100);
+        q.put_frame(b"e", b"", None, 64);
+        assert_eq!(&q.take().unwrap()[..], b"bcd");
+        let big = q.take().unwrap();
+        assert_eq!(big.as_ptr(), ptr);
+        assert_eq!(&q.take().unwrap()[..], b"e");
+        assert_eq!(q.take(), None);
+        assert_eq!((q.len(), q.queued(), q.written()), (0, 105, 105));
+    }
+
+    #[test]
+    fn tail_never_grows_past_its_limit() {
+        let mut q = OutQueue::default();
+        for _ in 0..100 {
+            q.put_frame(b"h", &[0; 9], None, 1000);
+        }
+        assert_eq!(q.len(), 1000);
+        assert!(q.capacity() <= 1000, "{}", q.capacity());
     }
 }

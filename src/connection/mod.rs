@@ -1,23 +1,28 @@
 //! The connection state machine.
 //!
 //! ```text
-//!              server                         client
-//!        AwaitRequest ──Request──▶ AwaitDecision   AwaitResponse
-//!               │ accept()               │               │ 101 ok
-//!               ▼                        ▼               ▼
-//!             ┌──────────────────── Open ◀──────────────┘
-//!  close() ───┤                       │ peer Close received: echo it
-//!             ▼                       ▼
-//!         CloseSent ──peer Close──▶ [server] Closed
-//!                                   [client] AwaitEof ──EOF / close timeout──▶ Closed
+//!              server                          client
+//!        AwaitRequest ──Request──▶ AwaitDecision   AwaitResponse ──non-101──▶ ReadingRejection
+//!               │ accept()               │              │ valid 101                 │ body read
+//!               ▼                        ▼              ▼                           │
+//!             ┌──────────────────── Open ◀─────────────┘                            │
+//!  close() ───┤                       │ peer's Close: echo it                       │
+//!             ▼                       │                                             │
+//!         CloseSent ──peer's Close──▶ ├──────────────────────────────────────────▶ Closed(Teardown)
+//!                                     │                                       Event::Closed queued
+//!  any phase: peer violation, EOF, timeout, fail(), abort() ──────────────────▶ Closed(Teardown)
 //!
-//!  any phase: peer violation, EOF, timeout ──▶ Closed
+//!  Closed(Teardown): write what is queued ─▶ [server] wants_shutdown() ─▶ discard input
+//!                    until EOF or the close timeout ─▶ is_finished()
 //! ```
 //!
 //! `docs/design.md` describes each transition; [`Phase`] is this diagram.
+//! The phases of the opening handshake live in `opening.rs`, the closing
+//! ones in `closing.rs`; this file holds the type, its inputs and outputs.
 
 mod buffers;
-pub(crate) mod extensions;
+mod closing;
+mod opening;
 mod recv;
 mod send;
 mod timers;
@@ -25,32 +30,27 @@ mod timers;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
+use alloc::sync::Arc;
 
 use bytes::Bytes;
 
-use self::buffers::{OutQueue, RecvBuf};
-use self::extensions::Agreed;
+use self::buffers::{InputBuf, OutQueue};
+use self::closing::{CloseState, PongSlot, Teardown};
+use self::opening::Rejection;
 use self::recv::Receiver;
 use self::send::{Framing, Sender};
 use self::timers::{Deadline, Timers, Which};
-use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
-use crate::error::{Error, HandshakeError, Timer, UsageError};
-use crate::event::{Closed, Event, Open};
-use crate::handshake::{
-    self, Accept, ClientHandshake, ClientRequest, Reject, Request, RequestScanner,
-};
+use crate::error::{SendError, UsageError};
+use crate::event::Event;
+use crate::handshake::{ClientHandshake, Request, RequestScanner};
+use crate::message::{Message, MessageKind, Utf8Bytes};
 use crate::rng::RandomSource;
+use crate::role::Role;
 use crate::time::Instant;
 
-/// Which end of the connection this is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Sends the upgrade request; masks every frame it sends.
-    Client,
-    /// Answers the upgrade request; requires masked frames from the client.
-    Server,
-}
+pub use self::opening::Agreement;
+pub use self::send::CONTROL_BUDGET;
 
 /// The connection's state, as RFC 6455 names it (§4, §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,10 +59,12 @@ pub enum State {
     Connecting,
     /// Messages flow both ways.
     Open,
-    /// A Close frame was sent or received; the closing handshake is in
-    /// progress. No data can be sent.
+    /// This side sent a Close frame and waits for the peer's. Messages are
+    /// still received; none can be sent.
     Closing,
-    /// The connection is over.
+    /// The WebSocket connection is closed ([`Event::Closed`] was queued).
+    /// The driver keeps going until [`Connection::is_finished`]: the last
+    /// bytes are written and the transport is torn down.
     Closed,
 }
 
@@ -72,21 +74,10 @@ enum Phase {
     AwaitRequest(RequestScanner),
     AwaitDecision(Box<Request>),
     AwaitResponse(Box<ClientHandshake>),
+    ReadingRejection(Box<Rejection>),
     Open,
     CloseSent,
-    AwaitEof,
-    Closed,
-}
-
-/// What the closing handshake has exchanged so far.
-#[derive(Debug, Default)]
-struct CloseState {
-    /// The Close frame we sent (`Some(None)`: one without a code).
-    sent: Option<Option<CloseFrame>>,
-    /// The Close frame we received.
-    received: Option<Option<CloseFrame>>,
-    /// We sent our Close frame before receiving one.
-    initiated_locally: bool,
+    Closed(Teardown),
 }
 
 /// A WebSocket connection, client or server, as a state machine.
@@ -98,33 +89,62 @@ struct CloseState {
 ///
 /// Methods fall in four groups:
 ///
-/// - **inputs** — [`feed`](Self::feed) (or [`read_buf`](Self::read_buf) +
-///   [`commit_read`](Self::commit_read) to read straight into the
-///   connection's buffer), [`feed_eof`](Self::feed_eof),
-///   [`handle_timeout`](Self::handle_timeout);
-/// - **outputs** — [`poll_event`](Self::poll_event), [`output`](Self::output)
-///   / [`output_chunks`](Self::output_chunks) +
-///   [`consume_output`](Self::consume_output),
-///   [`poll_timeout`](Self::poll_timeout);
+/// - **inputs** — received bytes: [`feed`](Self::feed), or
+///   [`read_buf`](Self::read_buf) + [`commit_read`](Self::commit_read) to
+///   read straight into the connection's buffer; the end of the stream:
+///   [`feed_eof`](Self::feed_eof), [`transport_error`](Self::transport_error);
+///   time: [`handle_timeout`](Self::handle_timeout);
+/// - **outputs** — [`poll_event`](Self::poll_event); bytes to write, owned
+///   ([`poll_transmit`](Self::poll_transmit)) or borrowed
+///   ([`output_vectored`](Self::output_vectored), [`output`](Self::output) +
+///   [`consume_output`](Self::consume_output)); the end of writing:
+///   [`wants_shutdown`](Self::wants_shutdown); the next deadline:
+///   [`poll_timeout`](Self::poll_timeout); the end: [`is_finished`](Self::is_finished);
 /// - **actions** — [`send`](Self::send), [`send_fragment`](Self::send_fragment),
 ///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close),
-///   and for a server [`accept`](Self::accept) / [`reject`](Self::reject);
-/// - **getters** — [`state`](Self::state), [`is_finished`](Self::is_finished),
-///   [`wants_read`](Self::wants_read), [`wants_write`](Self::wants_write), …
+///   [`fail`](Self::fail), [`abort`](Self::abort), and for a server
+///   [`accept`](Self::accept) / [`reject`](Self::reject);
+/// - **getters** — [`state`](Self::state), [`wants_read`](Self::wants_read),
+///   [`wants_write`](Self::wants_write), [`buffer_capacity`](Self::buffer_capacity), …
 ///
-/// After any input or action, poll in this order:
+/// ## The polling order
 ///
-/// 1. [`poll_event`](Self::poll_event) until it returns `None` (this is where
-///    received bytes are parsed, pings answered and closes echoed);
-/// 2. write [`output`](Self::output) to the transport and report what was
-///    written with [`consume_output`](Self::consume_output), until
-///    [`wants_write`](Self::wants_write) is false or the transport would
-///    block;
-/// 3. if [`is_finished`](Self::is_finished) and nothing is left to write,
-///    close the transport and stop;
-/// 4. wait for input, but no later than [`poll_timeout`](Self::poll_timeout);
-///    when that deadline passes, call [`handle_timeout`](Self::handle_timeout)
-///    and go to 1.
+/// This is the one contract a driver follows. After any input or action:
+///
+/// 1. **Events.** Call [`poll_event`](Self::poll_event) until it returns
+///    `None`. Automatic pongs and close echoes are queued here.
+/// 2. **Write.** Write out what [`poll_transmit`](Self::poll_transmit)
+///    returns (or the borrowed equivalents, reporting progress with
+///    [`consume_output`](Self::consume_output)) until nothing is left or
+///    the transport would block.
+/// 3. **Half-close.** When [`wants_shutdown`](Self::wants_shutdown) is true,
+///    shut down the transport's write side (TCP: `shutdown(Write)`), once.
+/// 4. **Stop.** When [`is_finished`](Self::is_finished) is true, close the
+///    transport and drop the connection. Not before: after
+///    [`Event::Closed`] the connection still writes its last frames and
+///    waits (bounded by the close timeout) for the peer to close, so that
+///    the last Close frame is not lost to a TCP reset.
+/// 5. **Wait.** Wait until the transport is readable (if
+///    [`wants_read`](Self::wants_read)) or writable (if
+///    [`wants_write`](Self::wants_write)), but no later than
+///    [`poll_timeout`](Self::poll_timeout). Hand over what was read
+///    ([`feed`](Self::feed)/[`commit_read`](Self::commit_read); a read of
+///    0 bytes is [`feed_eof`](Self::feed_eof), a read error
+///    [`transport_error`](Self::transport_error)); when the deadline
+///    passes, call [`handle_timeout`](Self::handle_timeout). Go to 1.
+///
+/// [`wants_read`](Self::wants_read) is false while the connection waits for
+/// the application (a request to accept or reject, events to poll before
+/// more input fits) or only for a timer: then do not read; poll, write and
+/// wait for the deadline. Input is processed as it arrives, but never more
+/// than one event ahead of the application, and buffered input is capped
+/// ([`Limits::max_input_buffer`](crate::Limits::max_input_buffer)): an
+/// application that stops polling stops the reads, and TCP flow control
+/// reaches the peer.
+///
+/// Time is an [`Instant`] on a clock the driver picks; with `std`,
+/// [`Clock`](crate::Clock) converts to and from `std::time::Instant` and
+/// tells how long to wait.
 ///
 /// # Example
 ///
@@ -135,11 +155,8 @@ struct CloseState {
 ///
 /// // Move every pending output byte of one side into the other.
 /// fn pump(from: &mut Connection, to: &mut Connection) {
-///     while from.wants_write() {
-///         let bytes = from.output();
-///         to.feed(bytes);
-///         let n = bytes.len();
-///         from.consume_output(n);
+///     while let Some(bytes) = from.poll_transmit() {
+///         assert_eq!(to.feed(&bytes), bytes.len());
 ///     }
 /// }
 ///
@@ -151,35 +168,40 @@ struct CloseState {
 /// pump(&mut client, &mut server);
 /// let Some(Event::Request(req)) = server.poll_event() else { unreachable!() };
 /// assert_eq!(req.path(), "/chat");
-/// server.accept(Accept::new()).unwrap();
+/// server.accept(wsmachine::Accept::new())?;
 /// assert!(matches!(server.poll_event(), Some(Event::Open(_))));
 ///
 /// pump(&mut server, &mut client);
 /// assert!(matches!(client.poll_event(), Some(Event::Open(_))));
 ///
-/// client.send("hello").unwrap();
+/// client.send("hello")?;
 /// pump(&mut client, &mut server);
 /// match server.poll_event() {
 ///     Some(Event::Message(m)) => assert_eq!(m.as_text(), Some("hello")),
 ///     other => panic!("{other:?}"),
 /// }
 ///
-/// client.close(CloseCode::NORMAL, "done").unwrap();
+/// client.close(CloseCode::NORMAL, "done")?;
 /// pump(&mut client, &mut server);
-/// // The server echoes the close and is finished; it closes TCP first.
+/// // The server echoes the close; it will half-close the transport first.
 /// assert!(matches!(server.poll_event(), Some(Event::Closed(c)) if c.clean));
-/// assert!(server.is_finished());
 /// pump(&mut server, &mut client);
-/// client.feed_eof();
+/// assert!(server.wants_shutdown());
 /// assert!(matches!(client.poll_event(), Some(Event::Closed(c)) if c.clean));
-/// # Ok::<(), wsmachine::HandshakeError>(())
+/// // The server's half-close reaches the client as EOF, and the client's
+/// // close reaches the server the same way.
+/// client.feed_eof();
+/// assert!(client.is_finished());
+/// server.feed_eof();
+/// assert!(server.is_finished());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    config: Arc<Config>,
     phase: Phase,
-    rx: RecvBuf,
+    input: InputBuf,
     eof: bool,
     out: OutQueue,
     events: VecDeque<Event>,
@@ -187,8 +209,7 @@ pub struct Connection {
     send: Sender,
     timers: Timers,
     close: CloseState,
-    /// The latest ping not yet answered because the output buffer was full.
-    pending_pong: Option<Bytes>,
+    pong: PongSlot,
     /// Bytes arrived since the keepalive timer last looked.
     activity: bool,
     subprotocol: Option<String>,
@@ -205,108 +226,26 @@ impl core::fmt::Debug for dyn RandomSource {
 }
 
 impl Connection {
-    fn new(role: Role, config: Config, phase: Phase, rng: Option<BoxedRng>) -> Connection {
+    fn new(role: Role, config: Arc<Config>, phase: Phase, rng: Option<BoxedRng>) -> Connection {
         let mut timers = Timers::default();
         timers.set(Which::Handshake, Deadline::start(config.handshake_timeout));
         Connection {
             role,
             phase,
-            rx: RecvBuf::default(),
+            input: InputBuf::default(),
             eof: false,
             out: OutQueue::default(),
             events: VecDeque::new(),
-            recv: Receiver::default(),
-            send: Sender::new(rng),
+            recv: Receiver::new(role),
+            send: Sender::new(rng, &config.limits),
             timers,
             close: CloseState::default(),
-            pending_pong: None,
+            pong: PongSlot::default(),
             activity: false,
             subprotocol: None,
             extensions: None,
             config,
         }
-    }
-
-    /// A server connection, waiting for the client's upgrade request.
-    pub fn server(config: Config) -> Connection {
-        Connection::new(
-            Role::Server,
-            config,
-            Phase::AwaitRequest(RequestScanner::default()),
-            None,
-        )
-    }
-
-    /// A client connection; the upgrade request is already in the output
-    /// buffer. Mask keys and the handshake key come from a ChaCha20
-    /// generator seeded by the operating system.
-    #[cfg(feature = "std")]
-    pub fn client(config: Config, request: &ClientRequest) -> Result<Connection, HandshakeError> {
-        let rng = crate::rng::ChaCha20Rng::from_os().map_err(|_| HandshakeError::Entropy)?;
-        Connection::client_with_rng(config, request, rng)
-    }
-
-    /// A client connection drawing its keys from `rng`.
-    pub fn client_with_rng(
-        config: Config,
-        request: &ClientRequest,
-        rng: impl RandomSource + 'static,
-    ) -> Result<Connection, HandshakeError> {
-        let mut rng: BoxedRng = Box::new(rng);
-        let offer = extensions::client_offer(&config);
-        let (bytes, hs) = request.encode(rng.as_mut(), offer.as_deref())?;
-        let mut conn = Connection::new(
-            Role::Client,
-            config,
-            Phase::AwaitResponse(Box::new(hs)),
-            Some(rng),
-        );
-        conn.out.put_slice(&bytes);
-        Ok(conn)
-    }
-
-    /// A connection whose opening handshake was done elsewhere (an HTTP
-    /// library, see [`handshake`](crate::handshake)): it starts open.
-    /// `extensions` is the agreed `Sec-WebSocket-Extensions` value, if any.
-    #[cfg(feature = "std")]
-    pub fn from_upgraded(
-        role: Role,
-        config: Config,
-        extensions: Option<&str>,
-    ) -> Result<Connection, HandshakeError> {
-        let rng = match role {
-            Role::Client => Some(Box::new(
-                crate::rng::ChaCha20Rng::from_os().map_err(|_| HandshakeError::Entropy)?,
-            ) as BoxedRng),
-            Role::Server => None,
-        };
-        Connection::upgraded(role, config, extensions, rng)
-    }
-
-    /// [`from_upgraded`](Self::from_upgraded) with the client's mask keys
-    /// drawn from `rng` (ignored for a server).
-    pub fn from_upgraded_with_rng(
-        role: Role,
-        config: Config,
-        extensions: Option<&str>,
-        rng: impl RandomSource + 'static,
-    ) -> Result<Connection, HandshakeError> {
-        let rng = (role == Role::Client).then(|| Box::new(rng) as BoxedRng);
-        Connection::upgraded(role, config, extensions, rng)
-    }
-
-    fn upgraded(
-        role: Role,
-        config: Config,
-        extensions: Option<&str>,
-        rng: Option<BoxedRng>,
-    ) -> Result<Connection, HandshakeError> {
-        let (agreed, value) = extensions::from_value(role, &config, extensions)?;
-        let mut conn = Connection::new(role, config, Phase::Open, rng);
-        conn.extensions = value;
-        conn.apply(&agreed);
-        conn.opened();
-        Ok(conn)
     }
 
     // ----------------------------------------------------------------- getters
@@ -316,15 +255,16 @@ impl Connection {
         self.role
     }
 
-    /// The state as RFC 6455 names it.
+    /// The connection's state.
     pub fn state(&self) -> State {
         match self.phase {
-            Phase::AwaitRequest(_) | Phase::AwaitDecision(_) | Phase::AwaitResponse(_) => {
-                State::Connecting
-            }
+            Phase::AwaitRequest(_)
+            | Phase::AwaitDecision(_)
+            | Phase::AwaitResponse(_)
+            | Phase::ReadingRejection(_) => State::Connecting,
             Phase::Open => State::Open,
-            Phase::CloseSent | Phase::AwaitEof => State::Closing,
-            Phase::Closed => State::Closed,
+            Phase::CloseSent => State::Closing,
+            Phase::Closed(_) => State::Closed,
         }
     }
 
@@ -343,17 +283,42 @@ impl Connection {
         self.extensions.as_deref()
     }
 
-    /// Whether the connection is over and [`Event::Closed`] has been
-    /// returned: write out what is left, then close the transport.
+    /// Whether the driver is done: every event was polled, the last bytes
+    /// were written (or given up on), and the transport was seen to end
+    /// (EOF, an error, or the close timeout). Close the transport and drop
+    /// the connection.
     pub fn is_finished(&self) -> bool {
-        matches!(self.phase, Phase::Closed) && self.events.is_empty()
+        let Phase::Closed(td) = &self.phase else {
+            return false;
+        };
+        self.events.is_empty()
+            && (td.given_up || (self.out.len() == 0 && (self.eof || !td.await_eof)))
     }
 
-    /// Whether reading from the transport is useful now: false once the
-    /// connection is closed or EOF was fed, and while a server waits for the
-    /// application to accept or reject.
+    /// Whether the driver should now shut down the transport's write side
+    /// (TCP `shutdown(Write)`; TLS `close_notify`): the connection will
+    /// write nothing more and everything it wrote was taken. True from then
+    /// on; do it once. A server half-closes after the closing handshake or
+    /// a failure (RFC 6455 §7.1.1: it closes the TCP connection first); a
+    /// client waits for the server to do so.
+    pub fn wants_shutdown(&self) -> bool {
+        matches!(&self.phase, Phase::Closed(td) if td.half_close && !td.given_up)
+            && self.out.len() == 0
+    }
+
+    /// Whether reading from the transport is useful now. False once EOF was
+    /// seen; while a server waits for the application to accept or reject;
+    /// and while the input buffer is full because events wait to be polled.
+    /// See [the polling order](Self#the-polling-order).
     pub fn wants_read(&self) -> bool {
-        !self.eof && !matches!(self.phase, Phase::Closed | Phase::AwaitDecision(_))
+        if self.eof {
+            return false;
+        }
+        match &self.phase {
+            Phase::AwaitDecision(_) => false,
+            Phase::Closed(td) => !td.given_up && td.await_eof,
+            _ => self.input.len() < self.input_cap(),
+        }
     }
 
     /// Whether bytes wait to be written.
@@ -366,61 +331,134 @@ impl Connection {
         self.out.len()
     }
 
-    /// Received bytes not yet turned into events.
+    /// Received bytes not yet processed (held in the input buffer).
     pub fn buffered_input(&self) -> usize {
-        self.rx.len()
+        self.input.len()
     }
 
-    /// Heap bytes held by the connection's own buffers (receive buffer,
-    /// message assembly, output tail), for memory accounting.
+    /// How many more bytes [`feed`](Self::feed) takes now (and
+    /// [`read_buf`](Self::read_buf) offers). A driver that reads into a
+    /// shared buffer reads at most this much, so that every byte read is
+    /// taken.
+    pub fn input_room(&self) -> usize {
+        match &self.phase {
+            Phase::Closed(td) if td.await_eof && !self.eof => usize::MAX,
+            Phase::Closed(_) => 0,
+            _ => self.input_cap().saturating_sub(self.input.len()),
+        }
+    }
+
+    /// Heap bytes held by the connection's buffers and compression state:
+    /// the input buffer, the message being received, the output queue (its
+    /// own buffer and every chunk it keeps alive) and the compressor and
+    /// inflater. What delivered messages hold belongs to them: each owns an
+    /// allocation of its own size.
     pub fn buffer_capacity(&self) -> usize {
-        self.rx.capacity() + self.recv.capacity() + self.out.capacity()
+        self.input.capacity() + self.recv.capacity() + self.out.capacity() + self.send.memory()
+    }
+
+    /// The input buffer's cap in the current phase.
+    fn input_cap(&self) -> usize {
+        let limits = &self.config.limits;
+        match self.phase {
+            Phase::AwaitRequest(_) | Phase::AwaitResponse(_) | Phase::ReadingRejection(_) => {
+                limits.max_input_buffer.max(limits.max_handshake_size)
+            }
+            _ => limits.max_input_buffer,
+        }
     }
 
     // ------------------------------------------------------------------ inputs
 
-    /// Hands received bytes to the connection (copied into its buffer).
-    /// Bytes after the connection closed are ignored.
-    pub fn feed(&mut self, data: &[u8]) {
-        if data.is_empty() || self.ignores_input() {
-            return;
+    /// Hands received bytes to the connection and returns how many it took:
+    /// all of them unless the input buffer is full (events wait to be
+    /// polled, or a server waits for `accept`); feed the rest again after
+    /// polling. Bytes after the connection closed are taken and discarded.
+    ///
+    /// While the application keeps up, frames are processed straight from
+    /// `data`: payloads are copied once, into the message they belong to.
+    pub fn feed(&mut self, data: &[u8]) -> usize {
+        if data.is_empty() {
+            return 0;
+        }
+        if let Phase::Closed(_) = self.phase {
+            return data.len();
         }
         self.activity = true;
-        self.rx.extend(data);
+        let mut used = 0;
+        if self.input.is_empty() && self.events.is_empty() {
+            used = self.process_frames(data);
+        }
+        let cap = self.input_cap();
+        used += self.input.extend(&data[used..], cap);
+        self.advance();
+        used
     }
 
-    /// Room for at least `len` bytes at the end of the receive buffer, to
-    /// read into directly (no copy); report how many were read with
-    /// [`commit_read`](Self::commit_read). The slice may be longer than
-    /// `len`.
+    /// Room at the end of the input buffer to read into directly; report
+    /// how many bytes were read with [`commit_read`](Self::commit_read).
+    /// Empty when the buffer is full (see [`wants_read`](Self::wants_read)).
+    ///
+    /// The buffer is allocated (and zeroed) once, at
+    /// [`Limits::max_input_buffer`](crate::Limits::max_input_buffer), and
+    /// kept for later reads; [`shrink_buffers`](Self::shrink_buffers)
+    /// releases it while the connection is idle. Drivers that want no
+    /// per-connection buffer read into a shared one and call
+    /// [`feed`](Self::feed).
     ///
     /// ```
     /// # use wsmachine::{Config, Connection};
     /// # let mut conn = Connection::server(Config::default());
     /// # let mut socket: &[u8] = b"GET / HTTP/1.1\r\n";
     /// use std::io::Read;
-    /// let n = socket.read(conn.read_buf(4096)).unwrap();
+    /// let n = socket.read(conn.read_buf()).unwrap();
     /// conn.commit_read(n);
     /// ```
-    pub fn read_buf(&mut self, len: usize) -> &mut [u8] {
-        self.rx.spare(len)
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        let cap = match self.phase {
+            // Read and discard until EOF.
+            Phase::Closed(_) => self.config.limits.max_input_buffer.min(16 << 10),
+            _ => self.input_cap(),
+        };
+        self.input.spare(cap)
     }
 
-    /// Marks `n` bytes written into [`read_buf`](Self::read_buf) as received.
+    /// Marks `n` bytes written into [`read_buf`](Self::read_buf) as
+    /// received. `n` of 0 means nothing (use [`feed_eof`](Self::feed_eof)
+    /// for the end of the stream).
     pub fn commit_read(&mut self, n: usize) {
         if n == 0 {
             return;
         }
-        if self.ignores_input() {
+        self.input.commit(n);
+        if let Phase::Closed(_) = self.phase {
+            self.input.clear();
             return;
         }
         self.activity = true;
-        self.rx.commit(n);
+        self.advance();
     }
 
-    /// The transport reached end of stream: no more bytes will come.
+    /// The transport reached the end of its stream: no more bytes will
+    /// come.
     pub fn feed_eof(&mut self) {
         self.eof = true;
+        self.advance();
+    }
+
+    /// Reading from or writing to the transport failed (a reset, a broken
+    /// pipe): nothing more can be sent or received. Queues
+    /// [`Error::Transport`](crate::Error::Transport) and [`Event::Closed`]
+    /// unless the connection was already closed, drops pending output, and
+    /// finishes.
+    pub fn transport_error(&mut self) {
+        self.eof = true;
+        self.out.discard();
+        if !matches!(self.phase, Phase::Closed(_)) {
+            self.events
+                .push_back(Event::Error(crate::error::Error::Transport));
+        }
+        self.finish(Teardown::gone());
     }
 
     /// Tells the connection the time; fires expired timers. Call it when
@@ -438,19 +476,29 @@ impl Connection {
 
     /// The next event, or `None` when nothing more can happen until more
     /// input arrives (or the application accepts a pending request).
-    ///
-    /// Received bytes are parsed here, lazily: an application that stops
-    /// polling stops the connection from consuming input.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        loop {
-            if let Some(event) = self.events.pop_front() {
-                return Some(event);
-            }
-            if !self.step() {
-                return None;
-            }
+        if self.events.is_empty() {
+            self.advance();
         }
+        let event = self.events.pop_front();
+        if event.is_some() && self.events.is_empty() {
+            // Input that waited for this event can go on now.
+            self.advance();
+        }
+        event
+    }
+
+    /// Takes the next run of bytes to write, owned: a driver can hold it
+    /// while it keeps feeding input and polling events (e.g. in another
+    /// task). Payloads that are already shared [`Bytes`] (a server's large
+    /// messages) come out without a copy. `None` when nothing is pending.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        let bytes = self.out.take();
+        if bytes.is_some() {
+            self.output_progress();
+        }
+        bytes
     }
 
     /// The first contiguous run of bytes to write (empty when nothing is
@@ -466,7 +514,20 @@ impl Connection {
     }
 
     /// Fills `bufs` with the pending runs for `write_vectored`; returns how
-    /// many were filled.
+    /// many were filled. Report what was written with
+    /// [`consume_output`](Self::consume_output).
+    ///
+    /// ```no_run
+    /// # fn f(conn: &mut wsmachine::Connection, socket: &mut std::net::TcpStream) -> std::io::Result<()> {
+    /// use std::io::{IoSlice, Write};
+    /// while conn.wants_write() {
+    ///     let mut slices = [IoSlice::new(&[]); 8];
+    ///     let n = conn.output_vectored(&mut slices);
+    ///     let written = socket.write_vectored(&slices[..n])?;
+    ///     conn.consume_output(written);
+    /// }
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "std")]
     pub fn output_vectored<'a>(&'a self, bufs: &mut [std::io::IoSlice<'a>]) -> usize {
         let mut n = 0;
@@ -480,12 +541,7 @@ impl Connection {
     /// Reports that `n` bytes from the front of the output were written.
     pub fn consume_output(&mut self, n: usize) {
         self.out.consume(n);
-        if self.out.len() == 0
-            && let Some(payload) = self.pending_pong.take()
-        {
-            self.send
-                .control(&mut self.out, crate::frame::OpCode::Pong, &payload);
-        }
+        self.output_progress();
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next; `None` if
@@ -495,111 +551,93 @@ impl Connection {
         self.timers.next()
     }
 
+    /// Releases buffers that hold nothing (the input buffer a driver reads
+    /// into, an empty message buffer), so that an idle connection costs
+    /// little. Call it when the connection goes idle; the next read
+    /// allocates again.
+    pub fn shrink_buffers(&mut self) {
+        self.input.release();
+    }
+
     // ----------------------------------------------------------------- actions
-
-    /// Server: accepts the pending [`Event::Request`]. The 101 answer goes
-    /// into the output buffer and [`Event::Open`] follows.
-    pub fn accept(&mut self, accept: Accept) -> Result<(), UsageError> {
-        let Phase::AwaitDecision(request) = &self.phase else {
-            return Err(UsageError::NoPendingRequest);
-        };
-        if let Some(p) = &accept.subprotocol
-            && !request.subprotocols().any(|offered| offered == p)
-        {
-            return Err(UsageError::SubprotocolNotOffered);
-        }
-        handshake::check_headers(&accept.headers)?;
-        let (agreed, extensions) = if accept.compression {
-            extensions::server_negotiate(&self.config, &request.extensions())
-        } else {
-            (Agreed::default(), None)
-        };
-        let bytes = handshake::accept_response_bytes(
-            request.accept_key(),
-            accept.subprotocol.as_deref(),
-            extensions.as_deref(),
-            &accept.headers,
-        );
-        self.out.put_slice(&bytes);
-        self.subprotocol = accept.subprotocol;
-        self.extensions = extensions;
-        self.apply(&agreed);
-        self.phase = Phase::Open;
-        self.opened();
-        self.events.push_back(Event::Open(Open {
-            subprotocol: self.subprotocol.clone(),
-            extensions: self.extensions.clone(),
-            response: None,
-        }));
-        Ok(())
-    }
-
-    /// Server: refuses the pending [`Event::Request`] with an HTTP answer;
-    /// [`Event::Closed`] follows.
-    pub fn reject(&mut self, reject: Reject) -> Result<(), UsageError> {
-        if !matches!(self.phase, Phase::AwaitDecision(_)) {
-            return Err(UsageError::NoPendingRequest);
-        }
-        if !(200..=599).contains(&reject.status) {
-            return Err(UsageError::InvalidStatus(reject.status));
-        }
-        handshake::check_headers(&reject.headers)?;
-        let bytes = handshake::reject_response_bytes(reject.status, &reject.headers, &reject.body);
-        self.out.put_slice(&bytes);
-        self.finish();
-        Ok(())
-    }
 
     /// Sends a whole message (one frame; compressed if permessage-deflate is
     /// on and the message is large enough).
     ///
     /// A server's large payloads are queued without copying; a client masks
     /// them while copying, or in place when it holds the only reference to
-    /// the buffer.
-    pub fn send(&mut self, message: impl Into<crate::Message>) -> Result<(), UsageError> {
-        self.check_open()?;
-        self.send.message(
-            &mut self.out,
-            &self.config,
-            message.into(),
-            Framing::Whole,
-            true,
-        )
+    /// the buffer. A refused message comes back in the error, so it can be
+    /// sent again once [`UsageError::OutputFull`] has cleared.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError<Message>> {
+        self.send_message(message.into(), true)
     }
 
     /// Sends a whole message without compressing it, whatever was
     /// negotiated (e.g. data that is already compressed).
     pub fn send_uncompressed(
         &mut self,
-        message: impl Into<crate::Message>,
-    ) -> Result<(), UsageError> {
-        self.check_open()?;
-        self.send.message(
-            &mut self.out,
-            &self.config,
-            message.into(),
-            Framing::Whole,
-            false,
-        )
+        message: impl Into<Message>,
+    ) -> Result<(), SendError<Message>> {
+        self.send_message(message.into(), false)
     }
 
-    /// Sends one fragment of a message: the first call fixes the message
-    /// kind, later calls continue it (their kind is ignored), and the call
-    /// with `last` set ends it (RFC 6455 §5.4). Control frames and other
-    /// calls can interleave; a new [`send`](Self::send) cannot.
+    fn send_message(&mut self, message: Message, compress: bool) -> Result<(), SendError<Message>> {
+        let kind = message.kind();
+        if let Err(error) = self.check_open() {
+            return Err(SendError {
+                error,
+                value: message,
+            });
+        }
+        let payload = message.into_bytes();
+        self.send
+            .message(
+                &mut self.out,
+                &self.config.limits,
+                kind,
+                payload,
+                Framing::Whole,
+                compress,
+            )
+            .map_err(|(error, bytes)| SendError {
+                error,
+                value: match kind {
+                    MessageKind::Binary => Message::Binary(bytes),
+                    // It was text when it came in.
+                    MessageKind::Text => Message::Text(Utf8Bytes::from_validated(bytes)),
+                },
+            })
+    }
+
+    /// Sends one fragment of a message (RFC 6455 §5.4): the first call
+    /// starts a message of `kind`, later calls continue it with the same
+    /// `kind`, and the call with `last` set ends it. Control frames and
+    /// other calls can interleave; [`send`](Self::send) cannot.
+    ///
+    /// Text is checked across fragments: a code point may be split between
+    /// two fragments, but the text as a whole must be valid UTF-8, or the
+    /// fragment is refused with [`UsageError::InvalidUtf8`]. A refused
+    /// fragment comes back in the error.
     pub fn send_fragment(
         &mut self,
-        part: impl Into<crate::Message>,
+        kind: MessageKind,
+        part: impl Into<Bytes>,
         last: bool,
-    ) -> Result<(), UsageError> {
-        self.check_open()?;
-        self.send.message(
-            &mut self.out,
-            &self.config,
-            part.into(),
-            Framing::Fragment { last },
-            true,
-        )
+    ) -> Result<(), SendError<Bytes>> {
+        let part = part.into();
+        if let Err(error) = self.check_open() {
+            return Err(SendError { error, value: part });
+        }
+        self.send
+            .message(
+                &mut self.out,
+                &self.config.limits,
+                kind,
+                part,
+                Framing::Fragment { last },
+                true,
+            )
+            .map_err(|(error, value)| SendError { error, value })
     }
 
     /// Sends a ping (payload at most 125 bytes).
@@ -607,7 +645,7 @@ impl Connection {
         self.check_open()?;
         self.send.checked_control(
             &mut self.out,
-            &self.config,
+            &self.config.limits,
             crate::frame::OpCode::Ping,
             payload.as_ref(),
         )
@@ -622,326 +660,104 @@ impl Connection {
         }
         self.send.checked_control(
             &mut self.out,
-            &self.config,
+            &self.config.limits,
             crate::frame::OpCode::Pong,
             payload.as_ref(),
         )
     }
 
-    /// Starts the closing handshake (§7.1.2): sends a Close frame with
-    /// `code` and `reason` (at most 123 bytes). Received messages are still
-    /// delivered until the peer's Close arrives; then [`Event::Closed`].
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), UsageError> {
-        self.check_open()?;
-        if !code.is_sendable() {
-            return Err(UsageError::InvalidCloseCode(code.as_u16()));
+    fn check_open(&self) -> Result<(), UsageError> {
+        match self.phase {
+            Phase::Open => Ok(()),
+            Phase::AwaitRequest(_)
+            | Phase::AwaitDecision(_)
+            | Phase::AwaitResponse(_)
+            | Phase::ReadingRejection(_) => Err(UsageError::NotOpen),
+            Phase::CloseSent => Err(UsageError::Closing),
+            Phase::Closed(_) => Err(UsageError::Closed),
         }
-        if reason.len() > crate::close::MAX_REASON_LEN {
-            return Err(UsageError::ControlPayloadTooLong);
-        }
-        self.send_close(Some(CloseFrame {
-            code,
-            reason: String::from(reason),
-        }));
-        self.phase = Phase::CloseSent;
-        self.timers
-            .set(Which::Close, Deadline::start(self.config.close_timeout));
-        self.timers.set(Which::Keepalive, Deadline::Off);
-        self.timers.set(Which::Pong, Deadline::Off);
-        Ok(())
     }
 
     // --------------------------------------------------------------- internals
 
-    fn check_open(&self) -> Result<(), UsageError> {
-        match self.phase {
-            Phase::Open => Ok(()),
-            Phase::AwaitRequest(_) | Phase::AwaitDecision(_) | Phase::AwaitResponse(_) => {
-                Err(UsageError::NotOpen)
-            }
-            Phase::CloseSent | Phase::AwaitEof => Err(UsageError::Closing),
-            Phase::Closed => Err(UsageError::Closed),
-        }
+    /// Processes input from the input buffer (and EOF) until an event is
+    /// queued or nothing more can happen.
+    fn advance(&mut self) {
+        while self.events.is_empty() && self.step() {}
     }
 
-    fn ignores_input(&self) -> bool {
-        matches!(self.phase, Phase::Closed | Phase::AwaitEof)
-    }
-
-    /// Applies the extensions the handshake agreed to both directions.
-    fn apply(&mut self, agreed: &Agreed) {
-        self.send.configure(agreed, self.role, &self.config);
-        self.recv.configure(agreed, self.role);
-    }
-
-    /// The connection just opened: start the keepalive, stop the handshake
-    /// timer.
-    fn opened(&mut self) {
-        self.timers.set(Which::Handshake, Deadline::Off);
-        // The handshake's own bytes are not traffic for the keepalive.
-        self.activity = false;
-        if let Some(k) = self.config.keepalive {
-            self.timers
-                .set(Which::Keepalive, Deadline::start(Some(k.interval)));
-        }
-    }
-
-    fn send_close(&mut self, frame: Option<CloseFrame>) {
-        self.send.close(&mut self.out, frame.as_ref());
-        self.close.initiated_locally = self.close.received.is_none();
-        self.close.sent = Some(frame);
-        self.pending_pong = None;
-    }
-
-    /// One unit of progress on the input; `false` when blocked.
+    /// One unit of progress on buffered input; `false` when blocked.
     fn step(&mut self) -> bool {
-        match &mut self.phase {
+        match self.phase {
             Phase::AwaitRequest(_) => self.step_request(),
             Phase::AwaitResponse(_) => self.step_response(),
+            Phase::ReadingRejection(_) => self.step_rejection(),
             Phase::AwaitDecision(_) => false,
             Phase::Open | Phase::CloseSent => {
-                if self.step_frames() {
-                    true
-                } else if self.eof {
-                    // §7.1.5: no Close frame received -> 1006.
-                    self.finish();
-                    true
-                } else {
-                    false
+                if !self.input.is_empty() || self.recv.in_progress() {
+                    let (used, item) = self.recv.process(self.input.data(), &self.config);
+                    self.input.consume(used);
+                    if let Some(item) = item {
+                        self.received(item);
+                        return true;
+                    }
+                    if used > 0 {
+                        return true;
+                    }
                 }
-            }
-            Phase::AwaitEof => {
-                self.rx.clear();
                 if self.eof {
-                    self.finish();
-                    true
-                } else {
-                    false
+                    // §7.1.5: the transport closed without a Close frame.
+                    self.finish(Teardown::after_eof());
+                    return true;
                 }
+                false
             }
-            Phase::Closed => {
-                self.rx.clear();
+            Phase::Closed(_) => {
+                self.input.clear();
                 false
             }
         }
     }
 
-    fn step_request(&mut self) -> bool {
-        let Phase::AwaitRequest(scanner) = &mut self.phase else {
-            return false;
-        };
-        match scanner.scan(self.rx.data(), &self.config.limits) {
-            Ok(Some(n)) => {
-                let head = self.rx.split_to(n).freeze();
-                match Request::parse(head, &self.config.limits) {
-                    Ok(request) => self.request_received(request),
-                    Err(e) => self.fail_handshake(e),
-                }
-                true
-            }
-            Ok(None) if self.eof => {
-                self.fail_handshake(HandshakeError::Eof);
-                true
-            }
-            Ok(None) => false,
-            Err(e) => {
-                self.fail_handshake(e);
-                true
-            }
-        }
-    }
-
-    fn request_received(&mut self, request: Request) {
-        if !self
-            .config
-            .origin_policy
-            .allows(request.origin(), request.host())
+    /// Processes frames straight from `data` while nothing waits to be
+    /// polled; returns how many bytes were used.
+    fn process_frames(&mut self, data: &[u8]) -> usize {
+        let mut at = 0;
+        while at < data.len()
+            && self.events.is_empty()
+            && matches!(self.phase, Phase::Open | Phase::CloseSent)
         {
-            self.fail_handshake(HandshakeError::OriginRejected);
-            return;
-        }
-        self.phase = Phase::AwaitDecision(Box::new(request.clone()));
-        self.events.push_back(Event::Request(request));
-    }
-
-    fn step_response(&mut self) -> bool {
-        let Phase::AwaitResponse(hs) = &mut self.phase else {
-            return false;
-        };
-        let found = handshake::find_response(hs, self.rx.data(), &self.config.limits);
-        let n = match found {
-            Ok(Some(n)) => n,
-            Ok(None) if self.eof => {
-                self.fail_handshake(HandshakeError::Eof);
-                return true;
-            }
-            Ok(None) => return false,
-            Err(e) => {
-                self.fail_handshake(e);
-                return true;
-            }
-        };
-        let head = self.rx.split_to(n).freeze();
-        let parsed = handshake::parse_response(head, hs, &self.config.limits).and_then(
-            |(response, subprotocol)| {
-                let agreed = extensions::client_accept(&self.config, &response)?;
-                Ok((response, subprotocol, agreed))
-            },
-        );
-        match parsed {
-            Ok((response, subprotocol, (agreed, extensions))) => {
-                self.subprotocol = subprotocol;
-                self.extensions = extensions;
-                self.apply(&agreed);
-                self.phase = Phase::Open;
-                self.opened();
-                self.events.push_back(Event::Open(Open {
-                    subprotocol: self.subprotocol.clone(),
-                    extensions: self.extensions.clone(),
-                    response: Some(response),
-                }));
-            }
-            Err(e) => self.fail_handshake(e),
-        }
-        true
-    }
-
-    /// The opening handshake failed: a server answers with an HTTP error.
-    fn fail_handshake(&mut self, error: HandshakeError) {
-        if self.role == Role::Server && error != HandshakeError::Eof {
-            let body = alloc::format!("{error}\n");
-            let bytes = handshake::reject_response_bytes(error.http_status(), &[], body.as_bytes());
-            self.out.put_slice(&bytes);
-        }
-        self.events.push_back(Event::Error(Error::Handshake(error)));
-        self.finish();
-    }
-
-    /// The peer broke the protocol (or a timer ran out): _Fail the WebSocket
-    /// Connection_ (§7.1.7). Send the matching close code if no Close frame
-    /// was sent yet, stop reading, and close.
-    pub(crate) fn fail(&mut self, error: Error) {
-        if let (Some(code), None, Phase::Open | Phase::CloseSent) =
-            (error.close_code(), &self.close.sent, &self.phase)
-        {
-            self.send_close(Some(CloseFrame {
-                code,
-                reason: String::new(),
-            }));
-        }
-        self.events.push_back(Event::Error(error));
-        self.finish();
-    }
-
-    /// The peer's Close frame arrived (§5.5.1).
-    fn close_received(&mut self, frame: Option<CloseFrame>) {
-        let echo = frame.as_ref().map(|f| CloseFrame {
-            code: f.code,
-            reason: String::new(),
-        });
-        self.close.received = Some(frame);
-        if self.close.sent.is_none() {
-            // Echo the status code (§5.5.1: "typically echos").
-            self.send_close(echo);
-        }
-        self.recv.reset();
-        // §7.1.1: the server closes the TCP connection first; the client
-        // waits for it, for no longer than the close timeout.
-        match self.role {
-            Role::Server => self.finish(),
-            Role::Client => {
-                self.phase = Phase::AwaitEof;
-                self.rx.clear();
-                self.timers
-                    .set(Which::Close, Deadline::start(self.config.close_timeout));
-                self.timers.set(Which::Keepalive, Deadline::Off);
-                self.timers.set(Which::Pong, Deadline::Off);
+            let (used, item) = self.recv.process(&data[at..], &self.config);
+            at += used;
+            match item {
+                Some(item) => self.received(item),
+                None => break,
             }
         }
-    }
-
-    /// The connection is over: queue [`Event::Closed`].
-    fn finish(&mut self) {
-        if matches!(self.phase, Phase::Closed) {
-            return;
+        if matches!(self.phase, Phase::Closed(_)) {
+            // Input after the end is discarded.
+            return data.len();
         }
-        let (code, reason) = match &self.close.received {
-            Some(Some(f)) => (f.code, f.reason.clone()),
-            Some(None) => (CloseCode::NO_STATUS, String::new()),
-            None => (CloseCode::ABNORMAL, String::new()),
-        };
-        let clean = self.close.sent.is_some() && self.close.received.is_some();
-        let initiated_locally = self.close.initiated_locally;
-        self.events.push_back(Event::Closed(Closed {
-            code,
-            reason,
-            clean,
-            sent: self.close.sent.clone().flatten(),
-            initiated_locally,
-        }));
-        self.phase = Phase::Closed;
-        self.timers.clear_all();
-        self.rx.clear();
-        self.recv.release();
-        self.pending_pong = None;
+        at
     }
 
-    fn fire(&mut self, which: Which) {
-        match which {
-            Which::Handshake => {
-                if matches!(
-                    self.phase,
-                    Phase::AwaitRequest(_) | Phase::AwaitResponse(_) | Phase::AwaitDecision(_)
-                ) {
-                    self.events
-                        .push_back(Event::Error(Error::Timeout(Timer::Handshake)));
-                    self.finish();
+    /// Something the receiver produced.
+    fn received(&mut self, item: recv::Received) {
+        use recv::Received;
+        match item {
+            Received::Message(m) => self.events.push_back(Event::Message(m)),
+            Received::Chunk(c) => self.events.push_back(Event::Chunk(c)),
+            Received::Ping(payload) => {
+                // §5.5.2: answered until the peer's Close arrives, even
+                // after ours was sent.
+                if self.config.auto_pong {
+                    self.auto_pong(&payload);
                 }
+                self.events.push_back(Event::Ping(payload));
             }
-            Which::Close => match self.phase {
-                // The closing handshake finished; the server did not close
-                // the transport in time: the client closes it (§7.1.1).
-                Phase::AwaitEof => self.finish(),
-                Phase::CloseSent => {
-                    self.events
-                        .push_back(Event::Error(Error::Timeout(Timer::Close)));
-                    self.finish();
-                }
-                _ => {}
-            },
-            Which::Keepalive | Which::Pong => {
-                let Some(k) = self.config.keepalive else {
-                    return;
-                };
-                if !matches!(self.phase, Phase::Open) {
-                    return;
-                }
-                if core::mem::take(&mut self.activity) {
-                    // Traffic arrived: the peer is alive, start over.
-                    self.timers
-                        .set(Which::Keepalive, Deadline::At(self.timers.now + k.interval));
-                } else if which == Which::Keepalive {
-                    let stamp = self.timers.now.as_nanos().to_be_bytes();
-                    self.send
-                        .control(&mut self.out, crate::frame::OpCode::Ping, &stamp);
-                    self.timers
-                        .set(Which::Pong, Deadline::At(self.timers.now + k.timeout));
-                } else {
-                    self.fail(Error::Timeout(Timer::Keepalive));
-                }
-            }
-        }
-    }
-
-    /// Queues an automatic pong, keeping at most one pending when the output
-    /// buffer is full (§5.5.3 allows answering only the latest ping).
-    fn auto_pong(&mut self, payload: Bytes) {
-        let pending = self.out.len();
-        if pending > 0 && pending >= self.config.limits.max_output_buffer {
-            self.pending_pong = Some(payload);
-        } else {
-            self.send
-                .control(&mut self.out, crate::frame::OpCode::Pong, &payload);
+            Received::Pong(payload) => self.events.push_back(Event::Pong(payload)),
+            Received::Close(frame) => self.close_received(frame),
+            Received::Fail(error) => self.fail_with(error),
         }
     }
 }

@@ -1,552 +1,602 @@
-//! The receive path: frames to messages (RFC 6455 §5, §6.2).
+//! The receive path: bytes to frames to messages (RFC 6455 §5, §6.2).
 //!
-//! Each call to [`Connection::step_frames`] makes one unit of progress on
-//! the bytes in the receive buffer: parse a header, unmask and validate newly
-//! arrived payload bytes, or hand a message, chunk or control frame over.
+//! [`Receiver`] is the frame protocol layer on its own: it knows the masking
+//! rule of its role, what the handshake agreed, and the limits; it knows
+//! nothing of the connection's phase. [`Receiver::process`] takes received
+//! bytes and returns how many it used and at most one [`Received`] item; the
+//! connection decides what an item means (answer a ping, echo a close, fail).
 //!
-//! Payload bytes are unmasked in place and validated as they arrive, so an
-//! invalid UTF-8 byte fails the connection at once, even in the middle of a
-//! frame. A message that arrives as a single frame is split off the receive
-//! buffer without a copy; a fragmented one is assembled (one copy), or, in
-//! [`Delivery::Chunks`] mode, handed over piece by piece.
+//! Partial headers and control payloads are kept inside the receiver, so it
+//! always uses all the bytes it is given unless it returns an item. Payload
+//! bytes are copied once, unmasked and UTF-8 checked as they arrive, so
+//! invalid text fails at the first bad byte even in the middle of a frame.
+//! A delivered message owns an allocation of its own size (it never pins a
+//! larger receive buffer); a message's buffer grows geometrically but never
+//! past what the frame declared or the message limit allows.
 
-use bytes::{Bytes, BytesMut};
+use alloc::vec::Vec;
 
-use super::{Connection, Phase, Role};
-use crate::close::parse_close_payload;
-use crate::config::Delivery;
+use bytes::Bytes;
+
+use crate::close::{BadClose, parse_close_payload};
+use crate::config::{Config, Delivery};
 use crate::error::{Error, Limit, ProtocolViolation};
-use crate::event::{Chunk, Event};
-use crate::frame::{FrameHeader, OpCode, Status};
+use crate::event::Chunk;
+use crate::extensions::{Agreed, Decoder, INFLATE_STEP};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Status};
 use crate::mask::apply_mask;
 use crate::message::{Message, MessageKind, Utf8Bytes};
-use crate::utf8::{Utf8Validator, sequence_len};
+use crate::role::Role;
+use crate::utf8::Utf8Validator;
+
+/// What the receiver made of the bytes it was given.
+#[derive(Debug)]
+pub(crate) enum Received {
+    /// A complete data message (message delivery).
+    Message(Message),
+    /// A piece of a data message (chunk delivery).
+    Chunk(Chunk),
+    /// A ping, with its payload.
+    Ping(Bytes),
+    /// A pong, with its payload.
+    Pong(Bytes),
+    /// The peer's Close frame (`None`: no status code).
+    Close(Option<crate::close::CloseFrame>),
+    /// The peer broke a rule: fail the connection with this error.
+    Fail(Error),
+}
 
 /// The frame whose payload is being received.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct InFrame {
+struct InFrame {
     opcode: OpCode,
     fin: bool,
     mask: Option<[u8; 4]>,
-    /// Payload bytes not yet consumed from the receive buffer.
+    /// Payload bytes not yet received.
     remaining: u64,
-    /// Position of the next unconsumed byte in the payload, modulo 4.
-    phase: usize,
-    /// Bytes at the front of the receive buffer already unmasked and
-    /// validated (`<= remaining`).
-    processed: usize,
+    /// Payload bytes received so far (the masking phase).
+    offset: u64,
 }
 
 /// The data message being received.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct InMessage {
+struct InMessage {
     kind: MessageKind,
-    /// Bytes counted against `max_message_size` so far.
+    /// Bytes counted against `max_message_size` so far: declared payload
+    /// lengths, or inflated bytes for a compressed message.
     size: u64,
     /// RSV1 was set on the first frame (permessage-deflate).
     compressed: bool,
-    /// No chunk of it was delivered yet.
+    /// No chunk of it was delivered yet (chunk delivery).
     first: bool,
 }
 
-/// Bytes of a UTF-8 code point split across frames (chunk mode only).
-#[derive(Clone, Copy, Debug, Default)]
-struct Carry {
-    bytes: [u8; 4],
+/// Bytes that must be kept between calls: a partial frame header or control
+/// payload, or the start of a code point split across chunks.
+#[derive(Clone, Copy, Debug)]
+struct Scratch<const N: usize> {
+    bytes: [u8; N],
     len: usize,
 }
 
-/// Receive-side state.
-#[derive(Debug, Default)]
+impl<const N: usize> Default for Scratch<N> {
+    fn default() -> Self {
+        Scratch {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> Scratch<N> {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Appends up to `want - len` bytes of `data`; returns how many.
+    fn fill(&mut self, data: &[u8], want: usize) -> usize {
+        let n = want.saturating_sub(self.len).min(data.len());
+        self.bytes[self.len..self.len + n].copy_from_slice(&data[..n]);
+        self.len += n;
+        n
+    }
+}
+
+/// The receive side of a connection.
+#[derive(Debug)]
 pub(crate) struct Receiver {
+    role: Role,
+    header: Scratch<MAX_HEADER_LEN>,
+    control: Scratch<MAX_CONTROL_PAYLOAD>,
     frame: Option<InFrame>,
     message: Option<InMessage>,
-    /// A fragmented message being assembled (message mode).
-    assembly: BytesMut,
+    /// The message being assembled (message delivery).
+    buf: Vec<u8>,
     utf8: Utf8Validator,
-    carry: Carry,
-    /// RSV1 may be set on the first frame of a message.
-    compression: bool,
-    /// Inflates compressed messages (permessage-deflate).
-    #[cfg(feature = "deflate")]
-    inflater: Option<alloc::boxed::Box<crate::deflate::Inflater>>,
-    /// A compressed message being inflated (message mode).
-    #[cfg(feature = "deflate")]
-    inflated: alloc::vec::Vec<u8>,
+    /// An unfinished code point carried to the next chunk (chunk delivery).
+    carry: Scratch<4>,
+    decoder: Decoder,
 }
+
+/// Unmasking scratch for compressed payloads, which the inflater reads.
+const UNMASK_BLOCK: usize = 4096;
 
 impl Receiver {
-    /// Applies what the opening handshake agreed.
-    pub(crate) fn configure(&mut self, agreed: &super::extensions::Agreed, role: Role) {
-        self.compression = agreed.compression();
-        #[cfg(feature = "deflate")]
-        {
-            self.inflater = agreed
-                .deflate
-                .as_ref()
-                .map(|p| alloc::boxed::Box::new(crate::deflate::Inflater::new(p, role)));
+    pub(crate) fn new(role: Role) -> Receiver {
+        Receiver {
+            role,
+            header: Scratch::default(),
+            control: Scratch::default(),
+            frame: None,
+            message: None,
+            buf: Vec::new(),
+            utf8: Utf8Validator::new(),
+            carry: Scratch::default(),
+            decoder: Decoder::default(),
         }
-        #[cfg(not(feature = "deflate"))]
-        let _ = role;
     }
 
-    /// Forgets any message in progress (after a Close frame).
-    pub(crate) fn reset(&mut self) {
+    /// Applies what the opening handshake agreed.
+    pub(crate) fn configure(&mut self, agreed: &Agreed) {
+        self.decoder = Decoder::new(agreed, self.role);
+    }
+
+    /// Drops every buffer and any message in progress (after a Close frame,
+    /// or when the connection fails).
+    pub(crate) fn release(&mut self) {
         self.frame = None;
         self.message = None;
-        self.assembly.clear();
-        #[cfg(feature = "deflate")]
-        self.inflated.clear();
+        self.buf = Vec::new();
+        self.header = Scratch::default();
+        self.control = Scratch::default();
+        self.carry = Scratch::default();
         self.utf8.reset();
-        self.carry = Carry::default();
+        self.decoder.release();
     }
 
-    /// Drops all buffers (the connection is closed).
-    pub(crate) fn release(&mut self) {
-        self.reset();
-        self.assembly = BytesMut::new();
-        #[cfg(feature = "deflate")]
-        {
-            self.inflated = alloc::vec::Vec::new();
-            self.inflater = None;
-        }
-    }
-
+    /// Heap bytes held: the message buffer and the inflater.
     pub(crate) fn capacity(&self) -> usize {
-        #[cfg(feature = "deflate")]
-        return self.assembly.capacity() + self.inflated.capacity();
-        #[cfg(not(feature = "deflate"))]
-        self.assembly.capacity()
+        self.buf.capacity() + self.decoder.memory()
     }
-}
 
-impl Connection {
-    /// One unit of progress on received frames; `false` when more bytes are
-    /// needed.
-    pub(super) fn step_frames(&mut self) -> bool {
-        match self.recv.frame {
-            None => self.start_frame(),
-            Some(f) if f.opcode.is_control() => self.control_payload(f),
-            Some(f) => self.data_payload(f),
+    /// Whether a frame or message is partly received.
+    pub(crate) fn in_progress(&self) -> bool {
+        self.frame.is_some() || self.message.is_some() || self.header.len > 0
+    }
+
+    /// Processes `input`; stops after the first item. Returns how many bytes
+    /// were used: all of them unless an item is returned.
+    pub(crate) fn process(&mut self, input: &[u8], config: &Config) -> (usize, Option<Received>) {
+        let mut at = 0;
+        loop {
+            let rest = &input[at..];
+            let Some(f) = self.frame else {
+                if rest.is_empty() {
+                    return (at, None);
+                }
+                match self.header(rest, config) {
+                    Ok((used, done)) => {
+                        at += used;
+                        if !done {
+                            return (at, None);
+                        }
+                    }
+                    Err((used, e)) => return (at + used, Some(Received::Fail(e))),
+                }
+                continue;
+            };
+            let (used, item) = if f.opcode.is_control() {
+                self.control_payload(f, rest)
+            } else {
+                self.data_payload(f, rest, config)
+            };
+            at += used;
+            if item.is_some() || (used == 0 && self.frame.is_some()) {
+                return (at, item);
+            }
         }
     }
 
-    /// Parses and checks a frame header (§5.2–§5.5).
-    fn start_frame(&mut self) -> bool {
-        let (header, header_len) = match FrameHeader::decode(self.rx.data()) {
-            Ok(Status::Partial) => return false,
-            Ok(Status::Complete(parsed)) => parsed,
-            Err(e) => {
-                self.fail(Error::Protocol(e.into()));
-                return true;
+    /// Reads a frame header, possibly across calls. `Ok((used, complete))`.
+    fn header(&mut self, rest: &[u8], config: &Config) -> Result<(usize, bool), (usize, Error)> {
+        let (header, used) = if self.header.len == 0 {
+            match FrameHeader::decode(rest) {
+                Ok(Status::Complete((h, n))) => (h, n),
+                Ok(Status::Partial) => {
+                    let n = self.header.fill(rest, MAX_HEADER_LEN);
+                    return Ok((n, false));
+                }
+                Err(e) => return Err((0, Error::Protocol(e.into()))),
+            }
+        } else {
+            let before = self.header.len;
+            let n = self.header.fill(rest, MAX_HEADER_LEN);
+            match FrameHeader::decode(self.header.as_slice()) {
+                Ok(Status::Complete((h, len))) => {
+                    self.header = Scratch::default();
+                    (h, len - before)
+                }
+                Ok(Status::Partial) => return Ok((n, false)),
+                Err(e) => return Err((n, Error::Protocol(e.into()))),
             }
         };
-        if let Err(e) = self.check_header(&header) {
-            self.fail(e);
-            return true;
-        }
-        self.rx.advance(header_len);
-        let kind = match header.opcode {
-            OpCode::Text => Some(MessageKind::Text),
-            OpCode::Binary => Some(MessageKind::Binary),
-            _ => None,
-        };
-        if let Some(kind) = kind {
-            self.recv.utf8.reset();
-            self.recv.message = Some(InMessage {
-                kind,
-                size: 0,
-                compressed: header.rsv1,
-                first: true,
-            });
-        }
-        if let Some(m) = self.recv.message.as_mut()
-            && !header.opcode.is_control()
-            && !m.compressed
-        {
-            m.size += header.payload_len;
-        }
-        self.recv.frame = Some(InFrame {
-            opcode: header.opcode,
-            fin: header.fin,
-            mask: header.mask,
-            remaining: header.payload_len,
-            phase: 0,
-            processed: 0,
-        });
-        true
+        self.check_header(&header, config).map_err(|e| (used, e))?;
+        self.start_frame(&header);
+        Ok((used, true))
     }
 
-    fn check_header(&self, h: &FrameHeader) -> Result<(), Error> {
+    /// Rules that depend on the role, the agreement, the message in
+    /// progress and the limits, checked before any payload is read.
+    fn check_header(&self, h: &FrameHeader, config: &Config) -> Result<(), Error> {
         let violation = |v| Err(Error::Protocol(v));
         // §5.1: clients mask, servers do not.
-        match (self.role, h.mask.is_some()) {
+        match (self.role, h.mask().is_some()) {
             (Role::Server, false) => return violation(ProtocolViolation::UnmaskedFrame),
             (Role::Client, true) => return violation(ProtocolViolation::MaskedFrame),
             _ => {}
         }
         // §5.2: reserved bits only as negotiated; RFC 7692 §6.1: RSV1 only
         // on the first frame of a data message.
-        let rsv1_ok = self.recv.compression && matches!(h.opcode, OpCode::Text | OpCode::Binary);
-        if h.rsv2 || h.rsv3 || (h.rsv1 && !rsv1_ok) {
+        let rsv1_ok = self.decoder.enabled() && matches!(h.opcode(), OpCode::Text | OpCode::Binary);
+        if h.rsv2() || h.rsv3() || (h.rsv1() && !rsv1_ok) {
             return violation(ProtocolViolation::ReservedBits);
         }
         // §5.4: fragmentation order.
-        match h.opcode {
-            OpCode::Continuation if self.recv.message.is_none() => {
+        match h.opcode() {
+            OpCode::Continuation if self.message.is_none() => {
                 return violation(ProtocolViolation::UnexpectedContinuation);
             }
-            OpCode::Text | OpCode::Binary if self.recv.message.is_some() => {
+            OpCode::Text | OpCode::Binary if self.message.is_some() => {
                 return violation(ProtocolViolation::ExpectedContinuation);
             }
             _ => {}
         }
-        if !h.opcode.is_control() {
-            let limits = &self.config.limits;
-            if h.payload_len > limits.max_frame_size {
+        if !h.opcode().is_control() {
+            let limits = &config.limits;
+            if h.payload_len() > limits.max_frame_size {
                 return Err(Error::LimitExceeded(Limit::FrameSize));
             }
-            let (so_far, compressed) = match (h.opcode, self.recv.message) {
+            let (so_far, compressed) = match (h.opcode(), self.message) {
                 (OpCode::Continuation, Some(m)) => (m.size, m.compressed),
-                _ => (0, h.rsv1),
+                _ => (0, h.rsv1()),
             };
             // Compressed messages are counted as they inflate.
-            if !compressed && so_far.saturating_add(h.payload_len) > limits.max_message_size {
+            if !compressed && so_far.saturating_add(h.payload_len()) > limits.max_message_size {
                 return Err(Error::LimitExceeded(Limit::MessageSize));
             }
         }
         Ok(())
     }
 
+    fn start_frame(&mut self, h: &FrameHeader) {
+        let kind = match h.opcode() {
+            OpCode::Text => Some(MessageKind::Text),
+            OpCode::Binary => Some(MessageKind::Binary),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            self.utf8.reset();
+            self.message = Some(InMessage {
+                kind,
+                size: 0,
+                compressed: h.rsv1(),
+                first: true,
+            });
+        }
+        if let Some(m) = self.message.as_mut()
+            && !h.opcode().is_control()
+            && !m.compressed
+        {
+            m.size += h.payload_len();
+        }
+        self.frame = Some(InFrame {
+            opcode: h.opcode(),
+            fin: h.fin(),
+            mask: h.mask(),
+            remaining: h.payload_len(),
+            offset: 0,
+        });
+    }
+
+    /// Consumes up to `n` payload bytes of the current frame.
+    fn advance(&mut self, f: &mut InFrame, n: usize) {
+        f.remaining -= n as u64;
+        f.offset += n as u64;
+        self.frame = Some(*f);
+    }
+
     /// Ping, pong or close: handled once the whole (≤125-byte) payload is
     /// here.
-    fn control_payload(&mut self, f: InFrame) -> bool {
-        let len = f.remaining as usize;
-        if self.rx.len() < len {
-            return false;
+    fn control_payload(&mut self, mut f: InFrame, rest: &[u8]) -> (usize, Option<Received>) {
+        let want = f.remaining as usize + self.control.len;
+        let used = self.control.fill(rest, want);
+        self.advance(&mut f, used);
+        if f.remaining > 0 {
+            return (used, None);
         }
-        // Copied: a tiny payload must not pin a large receive buffer.
-        let mut payload = [0u8; crate::frame::MAX_CONTROL_PAYLOAD];
-        let payload = &mut payload[..len];
-        payload.copy_from_slice(&self.rx.data()[..len]);
-        self.rx.advance(len);
+        self.frame = None;
+        let mut control = core::mem::take(&mut self.control);
+        let payload = &mut control.bytes[..control.len];
         if let Some(key) = f.mask {
             apply_mask(payload, key, 0);
         }
-        self.recv.frame = None;
-        match f.opcode {
-            OpCode::Ping => {
-                let payload = Bytes::copy_from_slice(payload);
-                // §5.5.2: answered until the peer's Close arrives, even
-                // after ours was sent.
-                if self.config.auto_pong && matches!(self.phase, Phase::Open | Phase::CloseSent) {
-                    self.auto_pong(payload.clone());
-                }
-                self.events.push_back(Event::Ping(payload));
-            }
-            OpCode::Pong => {
-                self.events
-                    .push_back(Event::Pong(Bytes::copy_from_slice(payload)));
-            }
+        let item = match f.opcode {
+            OpCode::Ping => Received::Ping(Bytes::copy_from_slice(payload)),
+            OpCode::Pong => Received::Pong(Bytes::copy_from_slice(payload)),
             _ => match parse_close_payload(payload) {
-                Ok(frame) => self.close_received(frame),
-                Err(e) => self.fail(e),
+                Ok(frame) => Received::Close(frame),
+                Err(BadClose::OneByte) => {
+                    Received::Fail(Error::Protocol(ProtocolViolation::InvalidCloseFrame))
+                }
+                Err(BadClose::Code(c)) => {
+                    Received::Fail(Error::Protocol(ProtocolViolation::InvalidCloseCode(c)))
+                }
+                Err(BadClose::Utf8) => Received::Fail(Error::InvalidUtf8),
             },
-        }
-        true
-    }
-
-    /// Unmasks and validates newly arrived payload bytes, then delivers what
-    /// the delivery mode allows.
-    fn data_payload(&mut self, mut f: InFrame) -> bool {
-        let Some(msg) = self.recv.message else {
-            return false;
         };
-        let available = (self.rx.len() as u64).min(f.remaining) as usize;
-        let mut progressed = false;
-        if available > f.processed {
-            let fresh = &mut self.rx.data_mut()[f.processed..available];
-            if let Some(key) = f.mask {
-                apply_mask(fresh, key, f.phase + f.processed);
-            }
-            if msg.kind == MessageKind::Text
-                && !msg.compressed
-                && self.recv.utf8.feed(fresh).is_err()
-            {
-                self.fail(Error::InvalidUtf8);
-                return true;
-            }
-            f.processed = available;
-            self.recv.frame = Some(f);
-            progressed = true;
-        }
-        #[cfg(feature = "deflate")]
+        (used, Some(item))
+    }
+
+    /// Data frame payload: copied out, unmasked, validated, delivered as the
+    /// delivery mode says.
+    fn data_payload(
+        &mut self,
+        f: InFrame,
+        rest: &[u8],
+        config: &Config,
+    ) -> (usize, Option<Received>) {
+        let Some(msg) = self.message else {
+            return (0, None);
+        };
         if msg.compressed {
-            return self.inflate_payload(f, msg) || progressed;
+            return self.inflate_payload(f, msg, rest, config);
         }
-        match self.config.delivery {
-            Delivery::Messages => self.assemble(f, msg) || progressed,
-            Delivery::Chunks => self.deliver_chunk(f, msg) || progressed,
+        let take = rest
+            .len()
+            .min(usize::try_from(f.remaining).unwrap_or(usize::MAX));
+        match config.delivery {
+            Delivery::Messages => self.assemble(f, msg, &rest[..take], config),
+            Delivery::Chunks => self.deliver_chunk(f, msg, &rest[..take]),
         }
     }
 
-    /// Removes `n` processed payload bytes of the current frame from the
-    /// receive buffer.
-    fn take_payload(&mut self, f: &mut InFrame, n: usize) -> BytesMut {
-        let taken = self.rx.split_to(n);
-        f.remaining -= n as u64;
-        f.phase = (f.phase + n) & 3;
-        f.processed -= n;
-        self.recv.frame = if f.remaining == 0 { None } else { Some(*f) };
-        taken
+    /// Makes room for `extra` more bytes in the message buffer, which will
+    /// hold at most `bound` bytes: geometric growth (amortised copies),
+    /// never past the bound, never more than twice what arrived.
+    fn reserve(&mut self, extra: usize, bound: usize) {
+        let need = self.buf.len() + extra;
+        if need <= self.buf.capacity() {
+            return;
+        }
+        let target = self.buf.capacity().saturating_mul(2).min(bound).max(need);
+        self.buf.reserve_exact(target - self.buf.len());
     }
 
-    fn assemble(&mut self, mut f: InFrame, msg: InMessage) -> bool {
-        let complete = f.processed as u64 == f.remaining;
-        if f.fin && f.opcode != OpCode::Continuation {
-            // A whole message in one frame: no copy once it is all here.
-            if !complete {
-                return false;
-            }
-            let n = f.processed;
-            let payload = self.take_payload(&mut f, n).freeze();
-            self.message_done(msg.kind, payload);
-            return true;
-        }
-        if f.processed == 0 && !complete {
-            return false;
-        }
-        let n = f.processed;
-        let part = self.take_payload(&mut f, n);
-        if self.recv.assembly.is_empty() {
-            self.recv.assembly = part;
+    fn assemble(
+        &mut self,
+        mut f: InFrame,
+        msg: InMessage,
+        data: &[u8],
+        config: &Config,
+    ) -> (usize, Option<Received>) {
+        // The whole message's size is known once its last frame started.
+        let bound = if f.fin {
+            msg.size
         } else {
-            self.recv.assembly.extend_from_slice(&part);
+            config.limits.max_message_size
+        };
+        self.reserve(data.len(), usize::try_from(bound).unwrap_or(usize::MAX));
+        let start = self.buf.len();
+        self.buf.extend_from_slice(data);
+        let fresh = &mut self.buf[start..];
+        if let Some(key) = f.mask {
+            apply_mask(fresh, key, (f.offset & 3) as usize);
         }
-        if complete && f.fin {
-            let payload = self.recv.assembly.split().freeze();
-            self.message_done(msg.kind, payload);
+        if msg.kind == MessageKind::Text && self.utf8.feed(fresh).is_err() {
+            return (data.len(), Some(Received::Fail(Error::InvalidUtf8)));
         }
-        true
+        self.advance(&mut f, data.len());
+        if f.remaining > 0 {
+            return (data.len(), None);
+        }
+        self.frame = None;
+        if !f.fin {
+            return (data.len(), None);
+        }
+        let mut payload = core::mem::take(&mut self.buf);
+        if payload.capacity() - payload.len() > payload.len() / 8 + 64 {
+            // A fragmented message grew past its size: keep what it holds.
+            payload.shrink_to_fit();
+        }
+        (
+            data.len(),
+            Some(self.message_done(msg.kind, Bytes::from(payload))),
+        )
     }
 
     /// A complete message: check the end of its text, hand it over.
-    pub(super) fn message_done(&mut self, kind: MessageKind, payload: Bytes) {
-        self.recv.message = None;
-        let message = match kind {
-            MessageKind::Binary => Message::Binary(payload),
+    fn message_done(&mut self, kind: MessageKind, payload: Bytes) -> Received {
+        self.message = None;
+        match kind {
+            MessageKind::Binary => Received::Message(Message::Binary(payload)),
             MessageKind::Text => {
-                if self.recv.utf8.finish().is_err() {
-                    self.fail(Error::InvalidUtf8);
-                    return;
+                if self.utf8.finish().is_err() {
+                    return Received::Fail(Error::InvalidUtf8);
                 }
-                Message::Text(Utf8Bytes::from_validated(payload))
+                Received::Message(Message::Text(Utf8Bytes::from_validated(payload)))
             }
-        };
-        self.events.push_back(Event::Message(message));
+        }
     }
 
-    /// Chunk mode: hand over what has arrived, ending text chunks on a code
-    /// point boundary.
-    fn deliver_chunk(&mut self, mut f: InFrame, mut msg: InMessage) -> bool {
+    /// Chunk delivery: hand over what arrived, each text chunk ending on a
+    /// code point boundary.
+    fn deliver_chunk(
+        &mut self,
+        mut f: InFrame,
+        msg: InMessage,
+        data: &[u8],
+    ) -> (usize, Option<Received>) {
         let text = msg.kind == MessageKind::Text;
-        let complete = f.processed as u64 == f.remaining;
-        if text && self.recv.carry.len > 0 {
-            // Finish a code point that started in an earlier frame.
-            let carry = self.recv.carry;
-            let need = sequence_len(carry.bytes[0]).saturating_sub(carry.len);
-            if f.processed >= need {
-                let rest = self.take_payload(&mut f, need);
-                let mut joined = BytesMut::with_capacity(4);
-                joined.extend_from_slice(&carry.bytes[..carry.len]);
-                joined.extend_from_slice(&rest);
-                self.recv.carry = Carry::default();
-                let last = f.fin && f.remaining == 0;
-                self.push_chunk(&mut msg, joined.freeze(), last);
-                return true;
-            }
-            if !complete {
-                return false;
-            }
-            if f.fin {
-                self.fail(Error::InvalidUtf8);
-                return true;
-            }
-            let n = f.processed;
-            self.carry_over(&mut f, n);
-            return true;
+        let carried = if text { self.carry.len } else { 0 };
+        let mut out = Vec::with_capacity(carried + data.len());
+        out.extend_from_slice(self.carry.as_slice());
+        out.extend_from_slice(data);
+        if let Some(key) = f.mask {
+            apply_mask(&mut out[carried..], key, (f.offset & 3) as usize);
         }
-        let pending = if text {
-            self.recv.utf8.pending().min(f.processed)
-        } else {
-            0
-        };
-        if complete && pending > 0 && f.fin {
-            self.fail(Error::InvalidUtf8);
-            return true;
+        if text && self.utf8.feed(&out[carried..]).is_err() {
+            return (data.len(), Some(Received::Fail(Error::InvalidUtf8)));
         }
-        let n = f.processed - pending;
-        let ends_message = complete && pending == 0 && f.fin;
-        if n == 0 && !ends_message {
-            if complete {
-                // The frame is done; keep any unfinished code point.
-                self.carry_over(&mut f, pending);
-                return true;
-            }
-            return false;
+        self.advance(&mut f, data.len());
+        let frame_done = f.remaining == 0;
+        if frame_done {
+            self.frame = None;
         }
-        let data = self.take_payload(&mut f, n).freeze();
-        if complete && pending > 0 {
-            self.carry_over(&mut f, pending);
+        let last = frame_done && f.fin;
+        self.carry = Scratch::default();
+        if text && !last {
+            // Keep an unfinished code point for the next chunk.
+            let pending = self.utf8.pending().min(out.len());
+            let keep = out.len() - pending;
+            self.carry.fill(&out[keep..], 4);
+            out.truncate(keep);
         }
-        self.push_chunk(&mut msg, data, ends_message);
-        true
-    }
-
-    /// Moves the last `n` (at most 3) bytes of a finished frame, the start
-    /// of a code point that continues in the next frame, out of the receive
-    /// buffer.
-    fn carry_over(&mut self, f: &mut InFrame, n: usize) {
-        let tail = self.take_payload(f, n);
-        let c = &mut self.recv.carry;
-        let end = (c.len + tail.len()).min(c.bytes.len());
-        c.bytes[c.len..end].copy_from_slice(&tail[..end - c.len]);
-        c.len = end;
+        if out.is_empty() && !last {
+            return (data.len(), None);
+        }
+        (data.len(), Some(self.chunk(msg, out, last)))
     }
 
     /// Hands over a chunk; ends the message if `last`.
-    pub(super) fn push_chunk(&mut self, msg: &mut InMessage, data: Bytes, last: bool) {
+    fn chunk(&mut self, mut msg: InMessage, data: Vec<u8>, last: bool) -> Received {
         let first = msg.first;
         msg.first = false;
         if last {
-            self.recv.message = None;
-            if msg.kind == MessageKind::Text && self.recv.utf8.finish().is_err() {
-                self.fail(Error::InvalidUtf8);
-                return;
+            self.message = None;
+            if msg.kind == MessageKind::Text && self.utf8.finish().is_err() {
+                return Received::Fail(Error::InvalidUtf8);
             }
         } else {
-            self.recv.message = Some(*msg);
+            self.message = Some(msg);
         }
-        self.events.push_back(Event::Chunk(Chunk {
+        Received::Chunk(Chunk {
             kind: msg.kind,
-            data,
+            data: Bytes::from(data),
             first,
             last,
-        }));
+        })
     }
-}
 
-#[cfg(feature = "deflate")]
-impl Connection {
-    /// A compressed message (RFC 7692 §7.2.2): inflate what has arrived in
+    /// A compressed message (RFC 7692 §7.2.2): inflate what arrived in
     /// bounded steps; inflated bytes count against the message size limit
     /// and are UTF-8 checked as they come out.
-    fn inflate_payload(&mut self, mut f: InFrame, mut msg: InMessage) -> bool {
-        use crate::deflate::{InflateError, STEP};
-
-        let complete = f.processed as u64 == f.remaining;
-        let finish = complete && f.fin;
-        if f.processed == 0 && !finish {
-            if complete {
-                // An empty non-final frame.
-                self.recv.frame = None;
-                return true;
-            }
-            return false;
-        }
-        let Some(inflater) = self.recv.inflater.as_mut() else {
-            self.fail(Error::BadCompressedData);
-            return true;
-        };
-        let limit = self.config.limits.max_message_size;
+    fn inflate_payload(
+        &mut self,
+        mut f: InFrame,
+        mut msg: InMessage,
+        rest: &[u8],
+        config: &Config,
+    ) -> (usize, Option<Received>) {
+        let limit = config.limits.max_message_size;
         let text = msg.kind == MessageKind::Text;
-        let input = &self.rx.data()[..f.processed];
-        let (progress, chunk) = match self.config.delivery {
-            Delivery::Messages => {
-                let out = &mut self.recv.inflated;
-                let before = out.len();
-                // Never allocate past the limit: one byte over is enough to
-                // tell the message is too big.
-                let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
-                let result = inflater.inflate(input, out, cap, finish);
-                let fresh = &out[before..];
-                match result {
-                    Err(InflateError::Corrupt) => {
-                        self.fail(Error::BadCompressedData);
-                        return true;
-                    }
-                    Ok(p) => {
-                        if text && self.recv.utf8.feed(fresh).is_err() {
-                            self.fail(Error::InvalidUtf8);
-                            return true;
-                        }
-                        if out.len() as u64 > limit {
-                            self.fail(Error::LimitExceeded(Limit::MessageSize));
-                            return true;
-                        }
-                        (p, None)
-                    }
-                }
-            }
+        let available = rest
+            .len()
+            .min(usize::try_from(f.remaining).unwrap_or(usize::MAX));
+        if available == 0 && f.remaining > 0 {
+            return (0, None);
+        }
+        let left = usize::try_from(limit.saturating_sub(msg.size)).unwrap_or(usize::MAX);
+        // Chunk delivery: one chunk of at most STEP inflated bytes, after
+        // the bytes of a code point carried from the previous chunk.
+        let mut chunk = match config.delivery {
             Delivery::Chunks => {
-                let room = limit.saturating_sub(msg.size).saturating_add(1);
-                let room = usize::try_from(room).unwrap_or(usize::MAX).min(STEP);
-                let carry = core::mem::take(&mut self.recv.carry);
-                let mut out = alloc::vec::Vec::with_capacity(carry.len + room.min(4096));
-                out.extend_from_slice(&carry.bytes[..carry.len]);
-                let result = inflater.inflate(input, &mut out, carry.len + room, finish);
-                match result {
-                    Err(InflateError::Corrupt) => {
-                        self.fail(Error::BadCompressedData);
-                        return true;
-                    }
-                    Ok(p) => {
-                        let fresh = &out[carry.len..];
-                        if text && self.recv.utf8.feed(fresh).is_err() {
-                            self.fail(Error::InvalidUtf8);
-                            return true;
-                        }
-                        msg.size += fresh.len() as u64;
-                        if msg.size > limit {
-                            self.fail(Error::LimitExceeded(Limit::MessageSize));
-                            return true;
-                        }
-                        (p, Some(out))
-                    }
-                }
+                let room = left.min(INFLATE_STEP);
+                let mut out = Vec::with_capacity(self.carry.len + room.min(4096));
+                out.extend_from_slice(self.carry.as_slice());
+                self.carry = Scratch::default();
+                // The chunk ends at the message limit: reaching it with more
+                // to come is the limit exceeded.
+                let limited = left <= INFLATE_STEP;
+                Some((out, room, limited))
+            }
+            Delivery::Messages => None,
+        };
+        let mut used = 0;
+        let done = loop {
+            let block_len = (available - used).min(UNMASK_BLOCK);
+            let mut block = [0u8; UNMASK_BLOCK];
+            let block = &mut block[..block_len];
+            block.copy_from_slice(&rest[used..used + block_len]);
+            if let Some(key) = f.mask {
+                apply_mask(block, key, ((f.offset + used as u64) & 3) as usize);
+            }
+            let last_input = used + block_len == available && f.remaining == available as u64;
+            let finish = f.fin && last_input;
+            let (target, room, probe) = match chunk.as_mut() {
+                Some((out, room, limited)) => (out, Some(room), *limited),
+                None => (&mut self.buf, None, true),
+            };
+            let before = target.len();
+            // Message delivery: the buffer holds the whole message so far.
+            let cap = match &room {
+                Some(room) => before + **room,
+                None => usize::try_from(limit).unwrap_or(usize::MAX),
+            };
+            let Ok(progress) = self.decoder.inflate(block, target, cap, finish, probe) else {
+                return (
+                    used + block_len,
+                    Some(Received::Fail(Error::BadCompressedData)),
+                );
+            };
+            let fresh = &target[before..];
+            if text && self.utf8.feed(fresh).is_err() {
+                return (
+                    used + progress.consumed,
+                    Some(Received::Fail(Error::InvalidUtf8)),
+                );
+            }
+            msg.size += fresh.len() as u64;
+            if let Some(room) = room {
+                *room -= fresh.len();
+            }
+            if progress.overflow {
+                return (
+                    used + progress.consumed,
+                    Some(Received::Fail(Error::LimitExceeded(Limit::MessageSize))),
+                );
+            }
+            used += progress.consumed;
+            let chunk_full = chunk.as_ref().is_some_and(|(_, room, _)| *room == 0);
+            if progress.done || chunk_full || used == available {
+                break progress.done;
             }
         };
-        drop(self.take_payload(&mut f, progress.consumed));
-        if f.remaining == 0 && f.fin && !progress.done {
-            // All input is in, output is still coming: keep the frame.
-            self.recv.frame = Some(f);
+        self.advance(&mut f, used);
+        if done || (f.remaining == 0 && !f.fin) {
+            self.frame = None;
         }
+        self.message = Some(msg);
         match chunk {
-            None if progress.done => {
-                let payload = Bytes::from(core::mem::take(&mut self.recv.inflated));
-                self.recv.frame = None;
-                self.message_done(msg.kind, payload);
-                true
+            None if done => {
+                let payload = core::mem::take(&mut self.buf);
+                (
+                    used,
+                    Some(self.message_done(msg.kind, Bytes::from(payload))),
+                )
             }
-            None => progress.consumed > 0 || self.recv.frame.is_none(),
-            Some(mut out) => {
-                if progress.done {
-                    self.recv.frame = None;
-                } else if text {
+            None => (used, None),
+            Some((mut out, _, _)) => {
+                if !done && text {
                     // Keep an unfinished code point for the next chunk.
-                    let pending = self.recv.utf8.pending().min(out.len());
+                    let pending = self.utf8.pending().min(out.len());
                     let keep = out.len() - pending;
-                    let c = &mut self.recv.carry;
-                    c.bytes[..pending].copy_from_slice(&out[keep..]);
-                    c.len = pending;
+                    self.carry.fill(&out[keep..], 4);
                     out.truncate(keep);
                 }
-                if out.is_empty() && !progress.done {
-                    self.recv.message = Some(msg);
-                    return progress.consumed > 0 || self.recv.frame.is_none();
+                if out.is_empty() && !done {
+                    return (used, None);
                 }
-                self.push_chunk(&mut msg, Bytes::from(out), progress.done);
-                true
+                (used, Some(self.chunk(msg, out, done)))
             }
         }
     }

@@ -5,22 +5,33 @@
 //! while copying it, or in place when it owns the only reference to a large
 //! payload. A server's large payloads are queued as shared buffers without a
 //! copy, for vectored writes.
+//!
+//! Every check (order, kind, UTF-8, room) happens before anything is
+//! queued, so a refused send changes nothing and hands its payload back.
 
 use bytes::{Bytes, BytesMut};
 
 use super::BoxedRng;
 use super::buffers::OutQueue;
-use super::extensions::Agreed;
 use crate::close::CloseFrame;
-use crate::config::Config;
+use crate::config::Limits;
 use crate::error::UsageError;
+use crate::extensions::{Agreed, Compressed, Encoder};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
-use crate::mask::apply_mask;
-use crate::message::{Message, MessageKind};
+use crate::message::MessageKind;
+use crate::role::Role;
+use crate::utf8::Utf8Validator;
 
 /// Payloads up to this size are copied next to their header (one write);
 /// larger ones are queued as their own buffer.
 const INLINE_MAX: usize = 4096;
+
+/// What the connection may queue beyond
+/// [`Limits::max_output_buffer`](crate::Limits::max_output_buffer) for the
+/// frames it generates itself: one pong (the latest ping's, RFC 6455
+/// §5.5.3), one keepalive ping and one Close, each at most a 14-byte header
+/// and a 125-byte payload.
+pub const CONTROL_BUDGET: usize = 3 * (MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD);
 
 /// Whether a send is a whole message or a fragment of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,93 +40,132 @@ pub(crate) enum Framing {
     Fragment { last: bool },
 }
 
-/// Send-side state.
+/// A fragmented message being sent.
+#[derive(Clone, Copy, Debug)]
+struct Fragmenting {
+    kind: MessageKind,
+    /// Text so far, checked across fragments.
+    utf8: Utf8Validator,
+}
+
+/// The send side of a connection.
 #[derive(Debug)]
 pub(crate) struct Sender {
     /// Present for a client: the source of mask keys.
     rng: Option<BoxedRng>,
-    /// A fragmented message is in progress.
-    fragmenting: Option<MessageKind>,
-    #[cfg(feature = "deflate")]
-    pub(super) deflate: Option<alloc::boxed::Box<crate::deflate::Compressor>>,
+    fragmenting: Option<Fragmenting>,
+    encoder: Encoder,
+    /// The most the output tail may ever hold: the output limit plus the
+    /// control budget.
+    tail_limit: usize,
 }
 
 impl Sender {
-    pub(crate) fn new(rng: Option<BoxedRng>) -> Sender {
+    pub(crate) fn new(rng: Option<BoxedRng>, limits: &Limits) -> Sender {
         Sender {
             rng,
             fragmenting: None,
-            #[cfg(feature = "deflate")]
-            deflate: None,
+            encoder: Encoder::default(),
+            tail_limit: limits.max_output_buffer.saturating_add(CONTROL_BUDGET),
         }
     }
 
     /// Applies what the opening handshake agreed.
-    pub(crate) fn configure(&mut self, agreed: &Agreed, role: super::Role, config: &Config) {
-        #[cfg(feature = "deflate")]
-        {
-            self.deflate = agreed.deflate.as_ref().and_then(|p| {
-                config
-                    .deflate
-                    .as_ref()
-                    .map(|d| alloc::boxed::Box::new(crate::deflate::Compressor::new(p, role, d)))
-            });
-        }
-        #[cfg(not(feature = "deflate"))]
-        let _ = (agreed, role, config);
+    pub(crate) fn configure(&mut self, agreed: &Agreed, role: Role, config: &crate::Config) {
+        self.encoder = Encoder::new(agreed, role, config);
     }
 
-    /// Refuses a frame of `len` payload bytes that would overfill the output
-    /// buffer (an empty buffer always takes one frame).
-    fn check_room(&self, out: &OutQueue, config: &Config, len: usize) -> Result<(), UsageError> {
-        let pending = out.len();
-        let limit = config.limits.max_output_buffer;
-        let mut header = FrameHeader::new(true, OpCode::Binary, len as u64);
-        if self.rng.is_some() {
-            header.mask = Some([0; 4]);
+    /// Heap bytes held by compression state.
+    pub(crate) fn memory(&self) -> usize {
+        self.encoder.memory()
+    }
+
+    /// Refuses a frame of `len` payload bytes that would take the output
+    /// buffer past its limit.
+    fn check_room(&self, out: &OutQueue, limits: &Limits, len: usize) -> Result<(), UsageError> {
+        let limit = limits.max_output_buffer;
+        let header = if self.rng.is_some() {
+            FrameHeader::new(true, OpCode::Binary, len as u64).with_mask([0; 4])
+        } else {
+            FrameHeader::new(true, OpCode::Binary, len as u64)
+        };
+        let frame = header.encoded_len().saturating_add(len);
+        if frame > limit {
+            return Err(UsageError::MessageTooLarge { len: frame, limit });
         }
-        if pending > 0 && pending.saturating_add(header.encoded_len() + len) > limit {
+        let pending = out.len();
+        if pending.saturating_add(frame) > limit {
             return Err(UsageError::OutputFull { pending, limit });
         }
         Ok(())
     }
 
-    /// A data message or fragment.
+    /// A data message or fragment. On error nothing is queued and the
+    /// payload comes back.
     pub(crate) fn message(
         &mut self,
         out: &mut OutQueue,
-        config: &Config,
-        message: Message,
+        limits: &Limits,
+        kind: MessageKind,
+        payload: Bytes,
         framing: Framing,
         compress: bool,
-    ) -> Result<(), UsageError> {
-        let kind = message.kind();
-        let (opcode, fin) = match (framing, self.fragmenting) {
-            (Framing::Whole, Some(_)) => return Err(UsageError::FragmentOrder),
-            (Framing::Whole, None) => (opcode_of(kind), true),
-            (Framing::Fragment { last }, None) => (opcode_of(kind), last),
-            (Framing::Fragment { last }, Some(_)) => (OpCode::Continuation, last),
+    ) -> Result<(), (UsageError, Bytes)> {
+        let (opcode, fin, fragmenting) = match (framing, self.fragmenting) {
+            (Framing::Whole, Some(_)) => return Err((UsageError::FragmentOrder, payload)),
+            (Framing::Whole, None) => (opcode_of(kind), true, None),
+            (Framing::Fragment { last }, None) => {
+                let utf8 = Utf8Validator::new();
+                (opcode_of(kind), last, Some(Fragmenting { kind, utf8 }))
+            }
+            (Framing::Fragment { last }, Some(f)) if f.kind == kind => {
+                (OpCode::Continuation, last, Some(f))
+            }
+            (Framing::Fragment { .. }, Some(_)) => {
+                return Err((UsageError::FragmentKind, payload));
+            }
         };
-        let payload = message.into_bytes();
-        self.check_room(out, config, payload.len())?;
-        #[cfg(not(feature = "deflate"))]
-        let _ = compress;
-        #[cfg(feature = "deflate")]
-        if let Some(c) = self.deflate.as_mut()
-            && let Some((compressed, rsv1)) = c.compress(opcode, fin, &payload, compress)
-        {
-            let mut header = FrameHeader::new(fin, opcode, compressed.len() as u64);
-            header.rsv1 = rsv1;
-            self.write_owned(out, header, compressed);
-            self.fragmenting = if fin { None } else { Some(kind) };
-            return Ok(());
+        // Text sent in fragments is checked across them: a code point may
+        // span fragments, the last must end on a boundary.
+        let fragmenting = match fragmenting {
+            Some(mut f) if kind == MessageKind::Text => {
+                let valid = f.utf8.feed(&payload).is_ok() && {
+                    let mut end = f.utf8;
+                    !fin || end.finish().is_ok()
+                };
+                if !valid {
+                    return Err((UsageError::InvalidUtf8, payload));
+                }
+                Some(f)
+            }
+            other => other,
+        };
+        if let Err(e) = self.check_room(out, limits, payload.len()) {
+            return Err((e, payload));
         }
-        self.write_shared(
-            out,
-            FrameHeader::new(fin, opcode, payload.len() as u64),
-            payload,
-        );
-        self.fragmenting = if fin { None } else { Some(kind) };
+        let first = opcode != OpCode::Continuation;
+        let compressed = match self.encoder.compress(first, fin, &payload, compress) {
+            Ok(c) => c,
+            Err(e) => {
+                self.fragmenting = None;
+                return Err((e, payload));
+            }
+        };
+        match compressed {
+            Compressed::Yes(data, rsv1) => {
+                let header = FrameHeader::new(fin, opcode, data.len() as u64).with_rsv(if rsv1 {
+                    4
+                } else {
+                    0
+                });
+                self.write_owned(out, header, data);
+            }
+            Compressed::No => {
+                let header = FrameHeader::new(fin, opcode, payload.len() as u64);
+                self.write_shared(out, header, payload);
+            }
+        }
+        self.fragmenting = if fin { None } else { fragmenting };
         Ok(())
     }
 
@@ -123,19 +173,20 @@ impl Sender {
     pub(crate) fn checked_control(
         &mut self,
         out: &mut OutQueue,
-        config: &Config,
+        limits: &Limits,
         opcode: OpCode,
         payload: &[u8],
     ) -> Result<(), UsageError> {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(UsageError::ControlPayloadTooLong);
         }
-        self.check_room(out, config, payload.len())?;
+        self.check_room(out, limits, payload.len())?;
         self.control(out, opcode, payload);
         Ok(())
     }
 
-    /// A control frame (payload already known to fit).
+    /// A control frame the connection generates (within
+    /// [`CONTROL_BUDGET`]); the payload is cut to 125 bytes.
     pub(crate) fn control(&mut self, out: &mut OutQueue, opcode: OpCode, payload: &[u8]) {
         let payload = &payload[..payload.len().min(MAX_CONTROL_PAYLOAD)];
         self.write_slice(
@@ -162,13 +213,15 @@ impl Sender {
     }
 
     /// The header with a fresh mask key if this is a client.
-    fn masked(&mut self, mut header: FrameHeader) -> FrameHeader {
-        if let Some(rng) = self.rng.as_mut() {
-            let mut key = [0u8; 4];
-            rng.fill(&mut key);
-            header.mask = Some(key);
+    fn masked(&mut self, header: FrameHeader) -> FrameHeader {
+        match self.rng.as_mut() {
+            Some(rng) => {
+                let mut key = [0u8; 4];
+                rng.fill(&mut key);
+                header.with_mask(key)
+            }
+            None => header,
         }
-        header
     }
 
     /// Header and payload copied into the output tail (masked on the way).
@@ -176,15 +229,12 @@ impl Sender {
         let header = self.masked(header);
         let mut head = [0u8; MAX_HEADER_LEN];
         let n = header.encode(&mut head);
-        let tail = out.tail_mut();
-        tail.reserve(n + payload.len());
-        tail.extend_from_slice(&head[..n]);
-        let start = tail.len();
-        tail.extend_from_slice(payload);
-        if let Some(key) = header.mask {
-            apply_mask(&mut tail[start..], key, 0);
-        }
-        out.grew(n + payload.len());
+        out.put_frame(&head[..n], payload, header.mask(), self.tail_limit);
+    }
+
+    /// Bytes of the opening handshake (request or answer).
+    pub(crate) fn raw(&mut self, out: &mut OutQueue, bytes: &[u8]) {
+        out.put_frame(bytes, &[], None, self.tail_limit.max(bytes.len()));
     }
 
     /// A payload the caller may still share: queued without a copy when
@@ -197,8 +247,9 @@ impl Sender {
         if self.rng.is_none() {
             let mut head = [0u8; MAX_HEADER_LEN];
             let n = header.encode(&mut head);
-            out.put_slice(&head[..n]);
-            out.put_bytes(payload);
+            out.put_frame(&head[..n], &[], None, self.tail_limit);
+            let len = payload.len();
+            out.put_bytes(payload, len);
             return;
         }
         match payload.try_into_mut() {
@@ -213,13 +264,14 @@ impl Sender {
             return self.write_slice(out, header, &payload);
         }
         let header = self.masked(header);
-        if let Some(key) = header.mask {
-            apply_mask(&mut payload, key, 0);
+        if let Some(key) = header.mask() {
+            crate::mask::apply_mask(&mut payload, key, 0);
         }
         let mut head = [0u8; MAX_HEADER_LEN];
         let n = header.encode(&mut head);
-        out.put_slice(&head[..n]);
-        out.put_bytes(payload.freeze());
+        out.put_frame(&head[..n], &[], None, self.tail_limit);
+        let held = payload.capacity();
+        out.put_bytes(payload.freeze(), held);
     }
 }
 

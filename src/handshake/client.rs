@@ -8,12 +8,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
-use super::{
-    Head, accept_key, check_parsed, has_token, is_token, is_valid_header_value, list_elements,
-    scan_head, trim,
-};
+use super::{Head, accept_key, is_managed, parse_head, scan_head};
 use crate::config::Limits;
-use crate::error::HandshakeError;
+use crate::error::{HandshakeError, UsageError};
+use crate::header::{has_token, is_token, is_valid_header_value, list_elements, trim};
 use crate::rng::RandomSource;
 
 /// What a client asks for: the URI, subprotocols, extra headers.
@@ -25,7 +23,7 @@ use crate::rng::RandomSource;
 ///     .header("Authorization", "Bearer abc");
 /// assert_eq!((req.host(), req.port(), req.is_tls()), ("example.com", 443, true));
 /// assert_eq!(req.target(), "/feed?x=1");
-/// # Ok::<(), wsmachine::HandshakeError>(())
+/// # Ok::<(), wsmachine::UsageError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientRequest {
@@ -43,8 +41,8 @@ impl ClientRequest {
     /// or bracketed IPv6), an optional port, a path and query. A fragment,
     /// user information, or characters that are not printable ASCII are
     /// refused.
-    pub fn new(uri: &str) -> Result<ClientRequest, HandshakeError> {
-        let bad = HandshakeError::InvalidUri;
+    pub fn new(uri: &str) -> Result<ClientRequest, UsageError> {
+        let bad = UsageError::InvalidUri;
         let (scheme, rest) = uri.split_once("://").ok_or(bad.clone())?;
         let tls = if scheme.eq_ignore_ascii_case("ws") {
             false
@@ -131,7 +129,10 @@ impl ClientRequest {
 
     /// Add a header (e.g. `Origin`, `Authorization`, `Cookie`). A `Host`
     /// header replaces the one derived from the URI. Names and values are
-    /// checked when the connection is created: CR, LF and NUL are refused.
+    /// checked when the connection is created: CR, LF and NUL are refused,
+    /// and so are the headers the connection writes itself (`Upgrade`,
+    /// `Connection`, `Sec-WebSocket-*`, `Content-Length`,
+    /// `Transfer-Encoding`).
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -169,25 +170,17 @@ impl ClientRequest {
         &self,
         rng: &mut dyn RandomSource,
         extensions: Option<&str>,
-    ) -> Result<(Vec<u8>, ClientHandshake), HandshakeError> {
-        const MANAGED: [&str; 6] = [
-            "upgrade",
-            "connection",
-            "sec-websocket-key",
-            "sec-websocket-version",
-            "sec-websocket-protocol",
-            "sec-websocket-extensions",
-        ];
+    ) -> Result<(Vec<u8>, ClientHandshake), UsageError> {
         for (name, value) in &self.headers {
             if !is_token(name) || !is_valid_header_value(value) {
-                return Err(HandshakeError::InvalidHeader);
+                return Err(UsageError::InvalidHeader);
             }
-            if MANAGED.iter().any(|m| name.eq_ignore_ascii_case(m)) {
-                return Err(HandshakeError::InvalidHeader);
+            if is_managed(name) {
+                return Err(UsageError::ManagedHeader);
             }
         }
         if !self.subprotocols.iter().all(|p| is_token(p)) {
-            return Err(HandshakeError::InvalidSubprotocol);
+            return Err(UsageError::InvalidSubprotocol);
         }
         let mut nonce = [0u8; 16];
         rng.fill(&mut nonce);
@@ -249,27 +242,44 @@ pub(crate) struct ClientHandshake {
     pub(crate) scanned: usize,
 }
 
-/// The server's 101 answer, handed to the application in
-/// [`Open`](crate::Open).
-#[derive(Clone)]
+/// The server's answer to the upgrade request: the 101 handed to the
+/// application in [`Open`](crate::Open), or any other answer, kept whole in
+/// [`HandshakeError::Rejected`].
+///
+/// Following a redirect: on a 3xx, read [`header("location")`](Self::header),
+/// build a new [`ClientRequest`] from it (resolving a relative reference
+/// against the old URI, and refusing to switch to `ws://` from `wss://`),
+/// and open a new connection; the old one is finished. An authentication
+/// challenge (401 with `WWW-Authenticate`) is answered the same way, with an
+/// `Authorization` header on the new request.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     head: Head,
     status: u16,
+    reason: core::ops::Range<usize>,
+    body: Bytes,
 }
 
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
             .field("status", &self.status)
+            .field("reason", &self.reason())
             .field("headers", &self.head.headers.len())
-            .finish_non_exhaustive()
+            .field("body", &self.body.len())
+            .finish()
     }
 }
 
 impl Response {
-    /// The HTTP status (101).
+    /// The HTTP status (101 for an accepted upgrade).
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    /// The reason phrase, e.g. `Switching Protocols`.
+    pub fn reason(&self) -> &str {
+        self.head.str_at(self.reason.clone())
     }
 
     /// All header fields in order.
@@ -282,41 +292,84 @@ impl Response {
         self.head.header(name)
     }
 
+    /// The body of a rejection: the bytes announced by `Content-Length`, or
+    /// up to the end of the transport without one, at most
+    /// [`Limits::max_handshake_size`] bytes. Empty for a 101 and for a
+    /// chunked body (which is not read).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
     /// Every `Sec-WebSocket-Extensions` value.
     pub(crate) fn extension_values(&self) -> impl Iterator<Item = &[u8]> {
         self.head.header_values("sec-websocket-extensions")
     }
-}
 
-/// Looks for a complete answer at the start of `buf`; returns its head
-/// length.
-pub(crate) fn find_response(
-    hs: &mut ClientHandshake,
-    buf: &[u8],
-    limits: &Limits,
-) -> Result<Option<usize>, HandshakeError> {
-    scan_head(buf, &mut hs.scanned, limits)
-}
-
-/// Parses and validates the server's answer (§4.1, client steps 1–6, except
-/// extensions, which the connection negotiates). Returns the response and
-/// the agreed subprotocol.
-pub(crate) fn parse_response(
-    head: Bytes,
-    hs: &ClientHandshake,
-    limits: &Limits,
-) -> Result<(Response, Option<String>), HandshakeError> {
-    let mut storage = alloc::vec![httparse::EMPTY_HEADER; limits.max_headers];
-    let mut resp = httparse::Response::new(&mut storage);
-    check_parsed(resp.parse(&head))?;
-    let status = resp.code.ok_or(HandshakeError::MalformedHttp)?;
-    if status != 101 {
-        return Err(HandshakeError::Rejected { status });
+    pub(crate) fn set_body(&mut self, body: Bytes) {
+        self.body = body;
     }
-    let response = Response {
-        head: Head::new(head.clone(), resp.headers),
-        status,
+}
+
+/// How the body of a rejection is delimited (RFC 7230 §3.3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyLength {
+    /// Exactly this many bytes.
+    Fixed(u64),
+    /// Up to the end of the transport.
+    UntilEof,
+    /// Not read (a chunked body, or a status that has none).
+    Skip,
+}
+
+/// How the body of `response` is delimited.
+pub(crate) fn body_length(response: &Response) -> BodyLength {
+    if matches!(response.status, 100..=199 | 204 | 304) {
+        return BodyLength::Skip;
+    }
+    if response.header("transfer-encoding").is_some() {
+        return BodyLength::Skip;
+    }
+    match response.header("content-length") {
+        Some(v) => core::str::from_utf8(trim(v))
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .map_or(BodyLength::Skip, BodyLength::Fixed),
+        None => BodyLength::UntilEof,
+    }
+}
+
+/// Parses the server's answer head (any status). Only HTTP/1.1 is accepted:
+/// RFC 6455 §4.1 requires it, and an HTTP/1.0 server cannot switch
+/// protocols.
+pub(crate) fn parse_response(raw: Bytes, limits: &Limits) -> Result<Response, HandshakeError> {
+    let ((code, reason, version), head) = parse_head(&raw, limits, |bytes, storage| {
+        let mut resp = httparse::Response::new(storage);
+        let status = resp.parse(bytes)?;
+        let count = resp.headers.len();
+        Ok((status, (resp.code, resp.reason, resp.version), count))
+    })?;
+    let (Some(status), Some(version)) = (code, version) else {
+        return Err(HandshakeError::MalformedHttp);
     };
+    if version != 1 {
+        return Err(HandshakeError::NotHttp11);
+    }
+    let reason = super::span(raw.as_ptr() as usize, reason.unwrap_or("").as_bytes());
+    let reason = if reason.end > raw.len() { 0..0 } else { reason };
+    Ok(Response {
+        head,
+        status,
+        reason,
+        body: Bytes::new(),
+    })
+}
+
+/// Validates a 101 answer (§4.1, client steps 1–6, except extensions, which
+/// the connection negotiates). Returns the agreed subprotocol.
+pub(crate) fn check_switching(
+    response: &Response,
+    hs: &ClientHandshake,
+) -> Result<Option<String>, HandshakeError> {
     let mut upgrade = false;
     let mut connection = false;
     let mut accepts = 0;
@@ -343,26 +396,34 @@ pub(crate) fn parse_response(
     if accepts != 1 || !accept_ok {
         return Err(HandshakeError::BadAccept);
     }
-    let subprotocol = match protocols.as_slice() {
-        [] => None,
-        [one] => {
-            let chosen = hs
-                .subprotocols
-                .iter()
-                .find(|p| p.as_bytes() == *one)
-                .ok_or(HandshakeError::UnexpectedSubprotocol)?;
-            Some(chosen.clone())
-        }
-        _ => return Err(HandshakeError::UnexpectedSubprotocol),
-    };
-    Ok((response, subprotocol))
+    match protocols.as_slice() {
+        [] => Ok(None),
+        [one] => hs
+            .subprotocols
+            .iter()
+            .find(|p| p.as_bytes() == *one)
+            .cloned()
+            .map(Some)
+            .ok_or(HandshakeError::UnexpectedSubprotocol),
+        _ => Err(HandshakeError::UnexpectedSubprotocol),
+    }
+}
+
+/// Looks for a complete answer head at the start of `buf`; returns its
+/// length.
+pub(crate) fn find_response(
+    hs: &mut ClientHandshake,
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<usize>, HandshakeError> {
+    scan_head(buf, &mut hs.scanned, limits)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn uri(s: &str) -> Result<(bool, String, u16, String), HandshakeError> {
+    fn uri(s: &str) -> Result<(bool, String, u16, String), UsageError> {
         ClientRequest::new(s).map(|r| (r.tls, r.host, r.port, r.target))
     }
 
@@ -394,7 +455,7 @@ mod tests {
             "ws://a/\u{e9}",
             "ws://[zz]/",
         ] {
-            assert_eq!(uri(bad), Err(HandshakeError::InvalidUri), "{bad}");
+            assert_eq!(uri(bad), Err(UsageError::InvalidUri), "{bad}");
         }
     }
 
@@ -421,16 +482,19 @@ mod tests {
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
         );
         let limits = Limits::default();
-        let (resp, proto) = parse_response(Bytes::from(ok.clone()), &hs, &limits).unwrap();
-        assert_eq!(resp.status(), 101);
-        assert_eq!(proto.as_deref(), Some("chat"));
+        let resp = parse_response(Bytes::from(ok.clone()), &limits).unwrap();
+        assert_eq!((resp.status(), resp.reason()), (101, "Switching Protocols"));
+        assert_eq!(
+            check_switching(&resp, &hs).unwrap().as_deref(),
+            Some("chat")
+        );
+        let http10 = ok.replacen("HTTP/1.1", "HTTP/1.0", 1);
+        assert_eq!(
+            parse_response(Bytes::from(http10), &limits).unwrap_err(),
+            HandshakeError::NotHttp11
+        );
 
         let cases = [
-            (
-                "101 Switching Protocols",
-                "403 Forbidden",
-                HandshakeError::Rejected { status: 403 },
-            ),
             (
                 "Upgrade: websocket",
                 "Upgrade: h2c",
@@ -455,33 +519,28 @@ mod tests {
         ];
         for (from, to, want) in cases {
             let bad = ok.replacen(from, to, 1);
-            assert_eq!(
-                parse_response(Bytes::from(bad), &hs, &limits).unwrap_err(),
-                want,
-                "{to}"
-            );
+            let resp = parse_response(Bytes::from(bad), &limits).unwrap();
+            assert_eq!(check_switching(&resp, &hs).unwrap_err(), want, "{to}");
         }
     }
 
     #[test]
     fn refuses_header_injection() {
         let mut rng = fixed;
-        for (n, v) in [
-            ("X-A", "1\r\nEvil: 1"),
-            ("X-A", "nul\0"),
-            ("Bad Name", "1"),
-            ("Sec-WebSocket-Key", "x"),
+        for (n, v, want) in [
+            ("X-A", "1\r\nEvil: 1", UsageError::InvalidHeader),
+            ("X-A", "nul\0", UsageError::InvalidHeader),
+            ("Bad Name", "1", UsageError::InvalidHeader),
+            ("Sec-WebSocket-Key", "x", UsageError::ManagedHeader),
+            ("content-length", "0", UsageError::ManagedHeader),
         ] {
             let req = ClientRequest::new("ws://a/").unwrap().header(n, v);
-            assert_eq!(
-                req.encode(&mut rng, None).unwrap_err(),
-                HandshakeError::InvalidHeader
-            );
+            assert_eq!(req.encode(&mut rng, None).unwrap_err(), want);
         }
         let req = ClientRequest::new("ws://a/").unwrap().subprotocol("a b");
         assert_eq!(
             req.encode(&mut rng, None).unwrap_err(),
-            HandshakeError::InvalidSubprotocol
+            UsageError::InvalidSubprotocol
         );
     }
 }

@@ -35,7 +35,6 @@
 //! ```
 
 mod client;
-mod extensions;
 mod server;
 
 use alloc::string::String;
@@ -47,11 +46,16 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 
-use crate::error::HandshakeError;
+use crate::config::Limits;
+use crate::error::{HandshakeError, Limit};
+use crate::header::{has_token, trim};
 
-pub(crate) use client::{ClientHandshake, find_response, parse_response};
+pub use crate::extensions::{extension_offer, negotiate_extensions};
+pub use crate::header::{Extension, ExtensionParam, parse_extensions};
+pub(crate) use client::{
+    BodyLength, ClientHandshake, body_length, check_switching, find_response, parse_response,
+};
 pub use client::{ClientRequest, Response};
-pub use extensions::{Extension, ExtensionParam, parse_extensions};
 pub use server::{Accept, Reject, Request};
 pub(crate) use server::{
     RequestScanner, accept_response_bytes, check_headers, reject_response_bytes,
@@ -138,31 +142,6 @@ pub fn validate_request<'a>(
     Ok(accept_key(key))
 }
 
-/// Server side of extension negotiation for a handshake done elsewhere: the
-/// `Sec-WebSocket-Extensions` answer to the request's offers (every value of
-/// the header, in order) under `config`, or `None` to agree to nothing. Put
-/// it in the 101 answer and pass it to
-/// [`Connection::from_upgraded`](crate::Connection::from_upgraded).
-pub fn negotiate_extensions<'a>(
-    config: &crate::Config,
-    offers: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    let offers: Vec<Extension> = offers
-        .into_iter()
-        .filter_map(parse_extensions)
-        .flatten()
-        .collect();
-    crate::connection::extensions::server_negotiate(config, &offers).1
-}
-
-/// Client side of extension negotiation for a handshake done elsewhere: the
-/// `Sec-WebSocket-Extensions` offer for `config`, if any. Pass the server's
-/// answer to [`Connection::from_upgraded`](crate::Connection::from_upgraded),
-/// which checks it.
-pub fn extension_offer(config: &crate::Config) -> Option<String> {
-    crate::connection::extensions::client_offer(config)
-}
-
 /// The headers of a 101 answer, in order: `Upgrade`, `Connection`,
 /// `Sec-WebSocket-Accept`, then `Sec-WebSocket-Protocol` and
 /// `Sec-WebSocket-Extensions` when given.
@@ -190,54 +169,31 @@ fn decodes_to_16_bytes(key: &[u8]) -> bool {
     key.len() == 24 && BASE64.decode(key).is_ok_and(|decoded| decoded.len() == 16)
 }
 
-/// Whether a comma-separated header value contains `token`
-/// (ASCII case-insensitive, optional whitespace around elements).
-pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
-    value
-        .split(|&b| b == b',')
-        .any(|element| trim(element).eq_ignore_ascii_case(token.as_bytes()))
-}
+/// Headers the connection writes itself: an application that adds one
+/// would contradict it (a second `Content-Length`, an extension the
+/// connection did not agree to).
+const MANAGED: [&str; 5] = [
+    "upgrade",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "sec-websocket-",
+];
 
-/// The comma-separated, trimmed, non-empty elements of a header value.
-pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim)
-        .filter(|e| !e.is_empty())
-}
-
-/// Strips optional whitespace (space, tab) from both ends.
-pub(crate) fn trim(value: &[u8]) -> &[u8] {
-    let start = value
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |p| p + 1);
-    &value[start..end]
-}
-
-/// An HTTP token (RFC 7230 §3.2.6): one or more tchar.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_tchar)
-}
-
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// A header value that can be written without corrupting the HTTP head:
-/// visible ASCII, spaces and tabs, and obs-text; never CR, LF or NUL or
-/// other control characters.
-pub(crate) fn is_valid_header_value(v: &str) -> bool {
-    v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7F))
+/// Whether the connection writes a header of this name itself.
+pub(crate) fn is_managed(name: &str) -> bool {
+    MANAGED.iter().any(|m| {
+        if m.ends_with('-') {
+            name.len() >= m.len() && name[..m.len()].eq_ignore_ascii_case(m)
+        } else {
+            name.eq_ignore_ascii_case(m)
+        }
+    })
 }
 
 /// An HTTP head kept as the bytes received, with the positions of its parts:
 /// one allocation, and accessors that borrow from it.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Head {
     raw: Bytes,
     headers: Vec<(Range<usize>, Range<usize>)>,
@@ -285,46 +241,72 @@ fn span(base: usize, part: &[u8]) -> Range<usize> {
 }
 
 /// Looks for a complete HTTP head at the start of `buf`, enforcing
-/// [`Limits::max_handshake_size`](crate::Limits::max_handshake_size);
-/// `scanned` carries how far earlier calls looked, so each byte is examined
-/// once however slowly the head arrives.
+/// [`Limits::max_handshake_size`]. `scanned` carries how far earlier calls
+/// looked, so each byte is examined once however slowly the head arrives.
+///
+/// Lines must end in CRLF and the head in `\r\n\r\n`. RFC 7230 §3.5 lets a
+/// recipient accept a bare LF; a WebSocket endpoint has no client that
+/// needs it, and refusing it means that what this scanner calls the head
+/// and what any other parser on the path reads are always the same bytes
+/// (no header smuggled past an Origin check).
 pub(crate) fn scan_head(
     buf: &[u8],
     scanned: &mut usize,
-    limits: &crate::Limits,
+    limits: &Limits,
 ) -> Result<Option<usize>, HandshakeError> {
-    let too_large = HandshakeError::TooLarge(crate::error::Limit::HandshakeSize);
-    match find_head_end(buf, scanned) {
-        Some(n) if n > limits.max_handshake_size => Err(too_large),
-        Some(n) => Ok(Some(n)),
-        None if buf.len() > limits.max_handshake_size => Err(too_large),
+    let too_large = HandshakeError::TooLarge(Limit::HandshakeSize);
+    match find_blank_line(buf, scanned) {
+        Some(Ok(n)) if n > limits.max_handshake_size => Err(too_large),
+        Some(Ok(n)) => Ok(Some(n)),
+        Some(Err(())) => Err(HandshakeError::MalformedHttp),
+        None if buf.len() >= limits.max_handshake_size => Err(too_large),
         None => Ok(None),
     }
 }
 
-/// Maps an `httparse` result on a complete head to our error.
-pub(crate) fn check_parsed(
-    result: Result<httparse::Status<usize>, httparse::Error>,
-) -> Result<(), HandshakeError> {
-    match result {
-        Ok(httparse::Status::Complete(_)) => Ok(()),
-        Err(httparse::Error::TooManyHeaders) => {
-            Err(HandshakeError::TooLarge(crate::error::Limit::HeaderCount))
+/// Finds the end of the head without rescanning (`scanned` is where the
+/// next call resumes): `Ok(head length)` at the first `\r\n\r\n`, `Err` at
+/// the first LF not preceded by CR.
+fn find_blank_line(buf: &[u8], scanned: &mut usize) -> Option<Result<usize, ()>> {
+    let mut i = (*scanned).min(buf.len());
+    while let Some(p) = buf[i..].iter().position(|&b| b == b'\n') {
+        let lf = i + p;
+        if lf == 0 || buf[lf - 1] != b'\r' {
+            return Some(Err(()));
         }
-        Ok(httparse::Status::Partial) | Err(_) => Err(HandshakeError::MalformedHttp),
+        if lf >= 3 && &buf[lf - 3..lf - 1] == b"\r\n" {
+            return Some(Ok(lf + 1));
+        }
+        i = lf + 1;
     }
+    *scanned = buf.len();
+    None
 }
 
-/// Finds the end of an HTTP head (`\r\n\r\n`) without rescanning: `scanned`
-/// is how far previous calls looked. Returns the head length if found.
-fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
-    let from = scanned.saturating_sub(3);
-    let found = buf[from..]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| from + p + 4);
-    *scanned = buf.len();
-    found
+/// Parses a complete head with `parse` (httparse), giving it a header table
+/// no larger than the head could fill and than `max_headers`; checks that
+/// the parse consumed the whole head. `parse` returns httparse's status,
+/// what it read from the start line, and how many headers it found.
+pub(crate) fn parse_head<'h, T>(
+    head: &'h Bytes,
+    limits: &Limits,
+    parse: impl FnOnce(
+        &'h [u8],
+        &mut [httparse::Header<'h>],
+    ) -> Result<(httparse::Status<usize>, T, usize), httparse::Error>,
+) -> Result<(T, Head), HandshakeError> {
+    // Every header line ends with a LF, and so do the start line and the
+    // blank line: the head cannot hold more headers than that.
+    let lines = head.iter().filter(|&&b| b == b'\n').count();
+    let room = lines.saturating_sub(1).min(limits.max_headers);
+    let mut storage = alloc::vec![httparse::EMPTY_HEADER; room];
+    match parse(head, &mut storage) {
+        Ok((httparse::Status::Complete(n), value, count)) if n == head.len() => {
+            Ok((value, Head::new(head.clone(), &storage[..count])))
+        }
+        Err(httparse::Error::TooManyHeaders) => Err(HandshakeError::TooLarge(Limit::HeaderCount)),
+        _ => Err(HandshakeError::MalformedHttp),
+    }
 }
 
 #[cfg(test)]
@@ -339,40 +321,39 @@ mod tests {
         );
     }
 
-    #[test]
-    fn token_lists() {
-        assert!(has_token(b"keep-alive, Upgrade", "upgrade"));
-        assert!(has_token(b"  UPGRADE\t", "upgrade"));
-        assert!(!has_token(b"upgrades", "upgrade"));
-        assert!(!has_token(b"", "upgrade"));
-        assert_eq!(
-            list_elements(b" a, ,b ,c").collect::<Vec<_>>(),
-            [&b"a"[..], b"b", b"c"]
-        );
+    fn scan_all_splits(head: &[u8]) -> Vec<Option<Result<usize, ()>>> {
+        let mut found = Vec::new();
+        for cut in 0..=head.len() {
+            let mut scanned = 0;
+            let mut r = find_blank_line(&head[..cut], &mut scanned);
+            if r.is_none() {
+                r = find_blank_line(head, &mut scanned);
+            }
+            found.push(r);
+        }
+        found.dedup();
+        found
     }
 
     #[test]
     fn head_end_is_found_incrementally() {
         let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest";
+        assert_eq!(scan_all_splits(req), [Some(Ok(req.len() - 4))]);
         let mut scanned = 0;
-        for cut in 0..req.len() {
-            let r = find_head_end(&req[..cut], &mut scanned);
-            if cut < req.len() - 4 {
-                assert_eq!(r, None);
-            } else {
-                assert_eq!(r, Some(req.len() - 4));
-                break;
-            }
+        for cut in 0..req.len() - 4 {
+            assert_eq!(find_blank_line(&req[..cut], &mut scanned), None, "{cut}");
         }
     }
 
     #[test]
-    fn header_values_are_checked() {
-        assert!(is_valid_header_value("a b\tc"));
-        assert!(!is_valid_header_value("a\r\nInjected: 1"));
-        assert!(!is_valid_header_value("a\0"));
-        assert!(is_token("chat.v2"));
-        assert!(!is_token("a b"));
-        assert!(!is_token(""));
+    fn bare_lf_is_refused() {
+        for head in [
+            &b"GET / HTTP/1.1\nHost: x\n\nOrigin: evil\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: x\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\n\n",
+            b"GET / HTTP/1.1\nHost: x\r\n\r\n",
+        ] {
+            assert_eq!(scan_all_splits(head), [Some(Err(()))], "{head:?}");
+        }
     }
 }

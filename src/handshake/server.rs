@@ -7,12 +7,12 @@ use core::ops::Range;
 
 use bytes::Bytes;
 
-use super::{
-    Extension, Head, check_parsed, is_token, is_valid_header_value, list_elements,
-    parse_extensions, scan_head, validate_request,
-};
+use super::{Head, is_managed, parse_head, scan_head, validate_request};
 use crate::config::Limits;
 use crate::error::{HandshakeError, UsageError};
+use crate::header::{
+    Extension, is_token, is_valid_header_value, list_elements, parse_extensions, trim,
+};
 
 /// A validated upgrade request, handed to the application as
 /// [`Event::Request`](crate::Event::Request) to accept or reject.
@@ -22,6 +22,8 @@ use crate::error::{HandshakeError, UsageError};
 pub struct Request {
     head: Head,
     target: Range<usize>,
+    /// The path and query within the target (empty: `/`).
+    resource: Range<usize>,
     accept: String,
 }
 
@@ -35,20 +37,31 @@ impl fmt::Debug for Request {
 }
 
 impl Request {
-    /// The request target as sent, e.g. `/chat?room=7`.
+    /// The request target as sent: a path such as `/chat?room=7`, or an
+    /// absolute URI such as `http://example.com/chat?room=7`.
     pub fn target(&self) -> &str {
         self.head.str_at(self.target.clone())
     }
 
+    /// The path and query of the target, e.g. `/chat?room=7` (RFC 6455's
+    /// /resource name/).
+    pub fn resource(&self) -> &str {
+        if self.resource.is_empty() {
+            "/"
+        } else {
+            self.head.str_at(self.resource.clone())
+        }
+    }
+
     /// The path part of the target (before `?`).
     pub fn path(&self) -> &str {
-        let t = self.target();
+        let t = self.resource();
         t.split_once('?').map_or(t, |(p, _)| p)
     }
 
     /// The query part of the target (after `?`), if any.
     pub fn query(&self) -> Option<&str> {
-        self.target().split_once('?').map(|(_, q)| q)
+        self.resource().split_once('?').map(|(_, q)| q)
     }
 
     /// All header fields in order, names as sent.
@@ -64,14 +77,14 @@ impl Request {
     /// The `Host` header.
     pub fn host(&self) -> &str {
         self.header("host")
-            .and_then(|v| core::str::from_utf8(super::trim(v)).ok())
+            .and_then(|v| core::str::from_utf8(trim(v)).ok())
             .unwrap_or("")
     }
 
     /// The `Origin` header, if present and valid UTF-8.
     pub fn origin(&self) -> Option<&str> {
         self.header("origin")
-            .and_then(|v| core::str::from_utf8(super::trim(v)).ok())
+            .and_then(|v| core::str::from_utf8(trim(v)).ok())
     }
 
     /// The subprotocols the client offers (`Sec-WebSocket-Protocol`, every
@@ -98,6 +111,11 @@ impl Request {
     pub fn accept_key(&self) -> &str {
         &self.accept
     }
+
+    /// Every `Sec-WebSocket-Extensions` value, for negotiation.
+    pub(crate) fn extension_values(&self) -> impl Iterator<Item = &[u8]> {
+        self.head.header_values("sec-websocket-extensions")
+    }
 }
 
 /// Finds and parses an upgrade request at the start of a buffer, looking at
@@ -121,27 +139,55 @@ impl RequestScanner {
 
 impl Request {
     /// Parses and validates a complete request head.
-    pub(crate) fn parse(head: Bytes, limits: &Limits) -> Result<Request, HandshakeError> {
-        let mut storage = alloc::vec![httparse::EMPTY_HEADER; limits.max_headers];
-        let mut req = httparse::Request::new(&mut storage);
-        check_parsed(req.parse(&head))?;
-        let (Some(method), Some(path), Some(version)) = (req.method, req.path, req.version) else {
+    pub(crate) fn parse(raw: Bytes, limits: &Limits) -> Result<Request, HandshakeError> {
+        let ((method, path, version), head) = parse_head(&raw, limits, |bytes, storage| {
+            let mut req = httparse::Request::new(storage);
+            let status = req.parse(bytes)?;
+            let count = req.headers.len();
+            Ok((status, (req.method, req.path, req.version), count))
+        })?;
+        let (Some(method), Some(path), Some(version)) = (method, path, version) else {
             return Err(HandshakeError::MalformedHttp);
         };
-        let base = head.as_ptr() as usize;
+        let base = raw.as_ptr() as usize;
         let target = super::span(base, path.as_bytes());
-        let accept = validate_request(
-            method,
-            version,
-            req.headers.iter().map(|h| (h.name, h.value)),
-        )?;
-        let headers = Head::new(head.clone(), req.headers);
+        let resource = resource_of(path).ok_or(HandshakeError::InvalidTarget)?;
+        let resource = super::span(base, resource.as_bytes());
+        let accept = validate_request(method, version, head.headers())?;
         Ok(Request {
-            head: headers,
+            head,
             target,
+            resource,
             accept,
         })
     }
+}
+
+/// The /resource name/ of a request target (RFC 6455 §4.2.1, item 2): the
+/// target itself in origin form (`/chat?x`), or the path and query of an
+/// absolute `http`, `https`, `ws` or `wss` URI (empty for no path). `None`
+/// for any other form (`*`, `host:port`, a relative path).
+fn resource_of(target: &str) -> Option<&str> {
+    if target.starts_with('/') {
+        return Some(target);
+    }
+    let (scheme, rest) = target.split_once("://")?;
+    if !["http", "https", "ws", "wss"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+    {
+        return None;
+    }
+    let at = rest.find(['/', '?']).unwrap_or(rest.len());
+    if at == 0 || rest[..at].contains('@') {
+        return None;
+    }
+    let resource = &rest[at..];
+    if resource.starts_with('?') {
+        // `http://host?x` has an empty path; a resource must start with `/`.
+        return None;
+    }
+    Some(resource)
 }
 
 /// How the application accepts a [`Request`]: see
@@ -177,7 +223,10 @@ impl Accept {
         self
     }
 
-    /// Add a header to the 101 answer.
+    /// Add a header to the 101 answer (e.g. `Set-Cookie`). Headers the
+    /// connection writes itself (`Upgrade`, `Connection`, `Sec-WebSocket-*`,
+    /// `Content-Length`, `Transfer-Encoding`) are refused by
+    /// [`Connection::accept`](crate::Connection::accept).
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -223,7 +272,10 @@ impl Reject {
         }
     }
 
-    /// Add a header.
+    /// Add a header (e.g. `WWW-Authenticate`, `Location`, `Retry-After`).
+    /// Headers the connection writes itself (`Connection`,
+    /// `Content-Length`, `Transfer-Encoding`, `Upgrade`, `Sec-WebSocket-*`)
+    /// are refused by [`Connection::reject`](crate::Connection::reject).
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -240,14 +292,15 @@ impl Reject {
 
 /// Checks application-supplied headers before they are written.
 pub(crate) fn check_headers(headers: &[(String, String)]) -> Result<(), UsageError> {
-    if headers
-        .iter()
-        .all(|(n, v)| is_token(n) && is_valid_header_value(v))
-    {
-        Ok(())
-    } else {
-        Err(UsageError::InvalidHeader)
+    for (name, value) in headers {
+        if !is_token(name) || !is_valid_header_value(value) {
+            return Err(UsageError::InvalidHeader);
+        }
+        if is_managed(name) {
+            return Err(UsageError::ManagedHeader);
+        }
     }
+    Ok(())
 }
 
 /// The 101 answer.
@@ -462,5 +515,49 @@ mod tests {
         }));
         assert!(check_headers(&[("X-Bad".into(), "a\r\nb".into())]).is_err());
         assert!(check_headers(&[("X Bad".into(), "a".into())]).is_err());
+        for managed in [
+            "Content-Length",
+            "transfer-encoding",
+            "Sec-WebSocket-Extensions",
+            "SEC-WEBSOCKET-ACCEPT",
+            "Connection",
+            "Upgrade",
+        ] {
+            assert_eq!(
+                check_headers(&[(managed.into(), "x".into())]),
+                Err(UsageError::ManagedHeader),
+                "{managed}"
+            );
+        }
+        assert!(check_headers(&[("Sec-Fetch-Mode".into(), "x".into())]).is_ok());
+    }
+
+    #[test]
+    fn request_target_forms() {
+        for (target, resource) in [
+            ("/", "/"),
+            ("/chat?x=1", "/chat?x=1"),
+            ("http://example.com/chat?x=1", "/chat?x=1"),
+            ("WSS://example.com:443/a", "/a"),
+            ("http://example.com", "/"),
+        ] {
+            let r = parse(&GOOD.replacen("/chat?room=1", target, 1)).unwrap();
+            assert_eq!((r.target(), r.resource()), (target, resource));
+        }
+        for bad in [
+            "chat",
+            "*",
+            "example.com:80",
+            "ftp://x/",
+            "http:///x",
+            "http://u@h/",
+            "http://h?x",
+        ] {
+            assert_eq!(
+                parse(&GOOD.replacen("/chat?room=1", bad, 1)).unwrap_err(),
+                HandshakeError::InvalidTarget,
+                "{bad}"
+            );
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! random source, raw frame builders, and feeding strategies.
 #![allow(dead_code, unreachable_pub)]
 
-use wsmachine::{Accept, ClientRequest, Config, Connection, Event, Instant, Message};
+use wsmachine::{Accept, Agreement, ClientRequest, Config, Connection, Event, Instant, Message};
 
 /// A deterministic, non-repeating byte source (for tests only).
 pub fn test_rng(seed: u8) -> impl FnMut(&mut [u8]) + Send + 'static {
@@ -18,28 +18,77 @@ pub fn test_rng(seed: u8) -> impl FnMut(&mut [u8]) + Send + 'static {
     }
 }
 
-/// Moves every pending output byte of `from` into `to`.
+/// Moves every pending output byte of `from` into `to` (which must take it
+/// all: poll its events between pumps).
 pub fn pump(from: &mut Connection, to: &mut Connection) -> usize {
     let mut moved = 0;
-    while from.wants_write() {
-        let chunk = from.output().to_vec();
-        from.consume_output(chunk.len());
-        to.feed(&chunk);
+    while let Some(chunk) = from.poll_transmit() {
+        let taken = to.feed(&chunk);
+        assert_eq!(taken, chunk.len(), "the receiver's input buffer is full");
         moved += chunk.len();
     }
+    moved
+}
+
+/// Moves every pending output byte of `from` into `to`, polling `to`'s
+/// events whenever it takes no more; returns those events.
+pub fn pump_events(from: &mut Connection, to: &mut Connection) -> Vec<Event> {
+    let mut events = Vec::new();
+    while let Some(chunk) = from.poll_transmit() {
+        events.extend(feed_all(to, &chunk));
+    }
+    events.extend(drain(to));
+    events
+}
+
+/// Moves `from`'s output into `to`, collecting `to`'s events; returns how
+/// many bytes moved.
+pub fn transfer(from: &mut Connection, to: &mut Connection, events: &mut Vec<Event>) -> usize {
+    let mut moved = 0;
+    while let Some(chunk) = from.poll_transmit() {
+        moved += chunk.len();
+        events.extend(feed_all(to, &chunk));
+    }
+    events.extend(drain(to));
     moved
 }
 
 /// Takes all pending output bytes of a connection.
 pub fn take_output(conn: &mut Connection) -> Vec<u8> {
     let mut out = Vec::new();
-    while conn.wants_write() {
-        let chunk = conn.output();
-        out.extend_from_slice(chunk);
-        let n = chunk.len();
-        conn.consume_output(n);
+    while let Some(chunk) = conn.poll_transmit() {
+        out.extend_from_slice(&chunk);
     }
     out
+}
+
+/// Feeds all of `input`, polling events whenever the connection takes no
+/// more, and returns the events.
+pub fn feed_all(conn: &mut Connection, mut input: &[u8]) -> Vec<Event> {
+    let mut events = Vec::new();
+    loop {
+        let n = conn.feed(input);
+        input = &input[n..];
+        let before = events.len();
+        events.extend(drain(conn));
+        if input.is_empty() {
+            return events;
+        }
+        assert!(
+            n > 0 || events.len() > before,
+            "the connection takes no input and has no event"
+        );
+    }
+}
+
+/// An already-open server (handshake done elsewhere).
+pub fn upgraded_server(config: Config) -> Connection {
+    Connection::upgraded_server(config, &Agreement::new()).unwrap()
+}
+
+/// An already-open client (handshake done elsewhere) with a fixed rng.
+pub fn upgraded_client(config: Config) -> Connection {
+    Connection::upgraded_client_with_rng(config, &Agreement::new(), test_rng(3)).unwrap()
 }
 
 /// Polls every pending event.
@@ -82,10 +131,8 @@ impl Pair {
         let mut ce = Vec::new();
         let mut se = Vec::new();
         loop {
-            let a = pump(&mut self.client, &mut self.server);
-            se.extend(drain(&mut self.server));
-            let b = pump(&mut self.server, &mut self.client);
-            ce.extend(drain(&mut self.client));
+            let a = transfer(&mut self.client, &mut self.server, &mut se);
+            let b = transfer(&mut self.server, &mut self.client, &mut ce);
             if a == 0 && b == 0 {
                 return (ce, se);
             }
@@ -167,8 +214,7 @@ pub const REQUEST: &str = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpg
 pub fn feed_in_pieces(conn: &mut Connection, input: &[u8], size: usize) -> Vec<Event> {
     let mut events = Vec::new();
     for piece in input.chunks(size.max(1)) {
-        conn.feed(piece);
-        events.extend(drain(conn));
+        events.extend(feed_all(conn, piece));
     }
     events
 }
@@ -267,8 +313,7 @@ pub fn server_close(code: u16) -> Vec<u8> {
 
 /// Feeds `input` to `conn` and returns (events, output bytes).
 pub fn exchange(conn: &mut Connection, input: &[u8]) -> (Vec<Event>, Vec<u8>) {
-    conn.feed(input);
-    let events = drain(conn);
+    let events = feed_all(conn, input);
     (events, take_output(conn))
 }
 
@@ -320,12 +365,16 @@ pub fn serve_in_pieces(config: Config, input: &[u8], size: usize) -> (Vec<Event>
     let mut server = Connection::server(config);
     let mut events = Vec::new();
     for piece in input.chunks(size.max(1)) {
-        server.feed(piece);
-        while let Some(event) = server.poll_event() {
-            let is_request = matches!(event, Event::Request(_));
-            events.push(event);
-            if is_request {
-                server.accept(Accept::new()).unwrap();
+        let mut piece = piece;
+        while !piece.is_empty() {
+            let n = server.feed(piece);
+            piece = &piece[n..];
+            while let Some(event) = server.poll_event() {
+                let is_request = matches!(event, Event::Request(_));
+                events.push(event);
+                if is_request {
+                    server.accept(Accept::new()).unwrap();
+                }
             }
         }
     }

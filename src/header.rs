@@ -1,4 +1,5 @@
-//! `Sec-WebSocket-Extensions` values (RFC 6455 §9.1).
+//! HTTP header values: tokens, comma-separated lists (RFC 7230 §3.2.6,
+//! §7) and the `Sec-WebSocket-Extensions` grammar (RFC 6455 §9.1).
 //!
 //! ```text
 //! extension-list = 1#extension
@@ -11,8 +12,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-
-use super::is_tchar;
 
 /// One extension of an offer or answer, e.g.
 /// `permessage-deflate; client_max_window_bits`.
@@ -176,6 +175,51 @@ impl Parser<'_> {
     }
 }
 
+/// Whether a comma-separated header value contains `token`
+/// (ASCII case-insensitive, optional whitespace around elements).
+pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|element| trim(element).eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// The comma-separated, trimmed, non-empty elements of a header value.
+pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim)
+        .filter(|e| !e.is_empty())
+}
+
+/// Strips optional whitespace (space, tab) from both ends.
+pub(crate) fn trim(value: &[u8]) -> &[u8] {
+    let start = value
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |p| p + 1);
+    &value[start..end]
+}
+
+/// An HTTP token (RFC 7230 §3.2.6): one or more tchar.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_tchar)
+}
+
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A header value that can be written without corrupting the HTTP head:
+/// visible ASCII, spaces and tabs, and obs-text; never CR, LF or NUL or
+/// other control characters.
+pub(crate) fn is_valid_header_value(v: &str) -> bool {
+    v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7F))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +278,27 @@ mod tests {
             e.to_string(),
             "permessage-deflate; client_max_window_bits=12; x"
         );
+    }
+
+    #[test]
+    fn token_lists() {
+        assert!(has_token(b"keep-alive, Upgrade", "upgrade"));
+        assert!(has_token(b"  UPGRADE\t", "upgrade"));
+        assert!(!has_token(b"upgrades", "upgrade"));
+        assert!(!has_token(b"", "upgrade"));
+        assert_eq!(
+            list_elements(b" a, ,b ,c").collect::<Vec<_>>(),
+            [&b"a"[..], b"b", b"c"]
+        );
+    }
+
+    #[test]
+    fn header_values_are_checked() {
+        assert!(is_valid_header_value("a b\tc"));
+        assert!(!is_valid_header_value("a\r\nInjected: 1"));
+        assert!(!is_valid_header_value("a\0"));
+        assert!(is_token("chat.v2"));
+        assert!(!is_token("a b"));
+        assert!(!is_token(""));
     }
 }
