@@ -17,7 +17,7 @@ use core::time::Duration;
 /// | [`max_message_size`](Self::max_message_size) | 16 MiB | close 1009 |
 /// | [`max_handshake_size`](Self::max_handshake_size) | 32 KiB | HTTP 431 / handshake error |
 /// | [`max_headers`](Self::max_headers) | 64 | HTTP 431 / handshake error |
-/// | [`max_output_buffer`](Self::max_output_buffer) | 16 MiB | [`UsageError::OutputFull`](crate::UsageError::OutputFull) |
+/// | [`max_output_buffer`](Self::max_output_buffer) | 16 MiB + 4 KiB | [`UsageError::OutputFull`](crate::UsageError::OutputFull) |
 /// | [`max_input_buffer`](Self::max_input_buffer) | 64 KiB | input refused until events are polled |
 ///
 /// Fields can be read and set directly, or through the builder methods of
@@ -49,9 +49,11 @@ pub struct Limits {
     /// the buffer past this is refused with
     /// [`UsageError::OutputFull`](crate::UsageError::OutputFull) (or
     /// [`UsageError::MessageTooLarge`](crate::UsageError::MessageTooLarge)
-    /// if it could never fit). Frames the connection generates itself (the
-    /// latest pong, one keepalive ping, one Close) come on top, within a
-    /// fixed budget of [`CONTROL_BUDGET`](crate::CONTROL_BUDGET) bytes.
+    /// if it could never fit): keep it above the largest message you send
+    /// in one frame (the default leaves room to echo one message of the
+    /// default `max_message_size`). Frames the connection generates itself
+    /// (pongs, one keepalive ping, one Close) come on top, within a fixed
+    /// budget of [`CONTROL_BUDGET`](crate::CONTROL_BUDGET) bytes.
     pub max_output_buffer: usize,
     /// How many received bytes may wait unprocessed: input is processed as
     /// it arrives while the application keeps polling events, and buffered
@@ -70,7 +72,8 @@ impl Default for Limits {
             max_message_size: 16 << 20,
             max_handshake_size: 32 << 10,
             max_headers: 64,
-            max_output_buffer: 16 << 20,
+            // Room to echo one message of the default maximum size.
+            max_output_buffer: (16 << 20) + (4 << 10),
             max_input_buffer: 64 << 10,
         }
     }

@@ -598,3 +598,26 @@ fn opcode_values() {
         assert_eq!(OpCode::from_u8(v), None);
     }
 }
+
+// Autobahn 3.2: a message, then a frame with a reserved bit, in one read.
+// The next frame is only looked at once the application handled the
+// message, so its echo goes out before the Close the violation causes.
+#[test]
+fn an_answer_to_a_message_goes_out_before_a_later_failure() {
+    let mut server = open_server(Config::default());
+    let mut input = cframe(true, 0x1, b"Hello");
+    input.extend(frame_rsv(true, 2, 0x1, b"bad", Some([1, 2, 3, 4])));
+    assert_eq!(server.feed(&input), input.len());
+    match server.poll_event() {
+        Some(Event::Message(m)) => server.send(m).unwrap(),
+        other => panic!("{other:?}"),
+    }
+    let events = drain(&mut server);
+    assert_eq!(
+        error_of(&events),
+        &Error::Protocol(ProtocolViolation::ReservedBits)
+    );
+    let frames = parse_frames(&take_output(&mut server));
+    let ops: Vec<u8> = frames.iter().map(|f| f.opcode).collect();
+    assert_eq!(ops, [0x1, 0x8]);
+}

@@ -11,10 +11,12 @@
 //! output, read, stop when finished" cannot lose the last Close frame to a
 //! TCP reset.
 
+use alloc::collections::VecDeque;
 use alloc::string::String;
 
 use bytes::Bytes;
 
+use super::send::MAX_QUEUED_PONGS;
 use super::timers::{Deadline, Which};
 use super::{Connection, Phase};
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
@@ -35,13 +37,14 @@ pub(super) struct CloseState {
     initiated_locally: bool,
 }
 
-/// Automatic pongs: at most one queued and one waiting (RFC 6455 §5.5.3
-/// allows answering only the latest ping).
+/// Automatic pongs: every ping is answered while at most
+/// [`MAX_QUEUED_PONGS`] wait to be written; beyond that only the latest
+/// ping is answered, once there is room (RFC 6455 §5.5.3 allows it).
 #[derive(Debug, Default)]
 pub(super) struct PongSlot {
-    /// The output stream position where the last queued pong ends.
-    queued_until: Option<u64>,
-    /// The latest ping's payload, answered once that pong is written.
+    /// Output stream positions where the queued, unwritten pongs end.
+    queued: VecDeque<u64>,
+    /// The latest ping's payload, answered once a pong is written.
     pending: Option<Bytes>,
 }
 
@@ -322,28 +325,37 @@ impl Connection {
         }
     }
 
-    /// Answers a ping: queues a pong unless one is still waiting to be
-    /// written, in which case the latest payload waits for it.
+    /// Answers a ping: queues a pong unless too many wait to be written,
+    /// in which case the latest payload waits for room.
     pub(super) fn auto_pong(&mut self, payload: &Bytes) {
         if self.close.received.is_some() || matches!(self.phase, Phase::Closed(_)) {
             return;
         }
-        match self.pong.queued_until {
-            Some(end) if self.out.written() < end => self.pong.pending = Some(payload.clone()),
-            _ => {
-                self.send.control(&mut self.out, OpCode::Pong, payload);
-                self.pong.queued_until = Some(self.out.queued());
-            }
+        self.forget_written_pongs();
+        if self.pong.queued.len() >= MAX_QUEUED_PONGS {
+            self.pong.pending = Some(payload.clone());
+        } else {
+            self.send.control(&mut self.out, OpCode::Pong, payload);
+            self.pong.queued.push_back(self.out.queued());
+        }
+    }
+
+    fn forget_written_pongs(&mut self) {
+        let written = self.out.written();
+        while self.pong.queued.front().is_some_and(|&end| end <= written) {
+            self.pong.queued.pop_front();
         }
     }
 
     /// Output was written: a waiting pong may go now.
     pub(super) fn output_progress(&mut self) {
-        if let (Some(end), true) = (self.pong.queued_until, self.pong.pending.is_some())
-            && self.out.written() >= end
-            && let Some(payload) = self.pong.pending.take()
-        {
-            self.auto_pong(&payload);
+        if self.pong.pending.is_some() {
+            self.forget_written_pongs();
+            if self.pong.queued.len() < MAX_QUEUED_PONGS
+                && let Some(payload) = self.pong.pending.take()
+            {
+                self.auto_pong(&payload);
+            }
         }
     }
 }

@@ -478,15 +478,13 @@ impl Connection {
     /// input arrives (or the application accepts a pending request).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        // Input that waited goes on only once the application has handled
+        // the previous event: what it sends in answer (an echo) goes out
+        // before whatever the next frame makes the connection do.
         if self.events.is_empty() {
             self.advance();
         }
-        let event = self.events.pop_front();
-        if event.is_some() && self.events.is_empty() {
-            // Input that waited for this event can go on now.
-            self.advance();
-        }
-        event
+        self.events.pop_front()
     }
 
     /// Takes the next run of bytes to write, owned: a driver can hold it

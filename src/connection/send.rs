@@ -26,12 +26,16 @@ use crate::utf8::Utf8Validator;
 /// larger ones are queued as their own buffer.
 const INLINE_MAX: usize = 4096;
 
+/// How many automatic pongs may wait to be written; pings beyond that are
+/// answered once, for the latest (RFC 6455 §5.5.3).
+pub(crate) const MAX_QUEUED_PONGS: usize = 16;
+
 /// What the connection may queue beyond
 /// [`Limits::max_output_buffer`](crate::Limits::max_output_buffer) for the
-/// frames it generates itself: one pong (the latest ping's, RFC 6455
-/// §5.5.3), one keepalive ping and one Close, each at most a 14-byte header
-/// and a 125-byte payload.
-pub const CONTROL_BUDGET: usize = 3 * (MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD);
+/// frames it generates itself: up to 16 automatic pongs, one keepalive ping
+/// and one Close, each at most a 14-byte header and a 125-byte payload
+/// (2,502 bytes).
+pub const CONTROL_BUDGET: usize = (MAX_QUEUED_PONGS + 2) * (MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD);
 
 /// Whether a send is a whole message or a fragment of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
