@@ -128,6 +128,42 @@ impl Limits {
     }
 }
 
+/// A configured limit (see [`Limits`](crate::Limits)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// [`Limits::max_frame_size`](crate::Limits::max_frame_size).
+    FrameSize,
+    /// [`Limits::max_message_size`](crate::Limits::max_message_size).
+    MessageSize,
+    /// [`Limits::max_handshake_size`](crate::Limits::max_handshake_size).
+    HandshakeSize,
+    /// [`Limits::max_headers`](crate::Limits::max_headers).
+    HeaderCount,
+}
+
+impl Limit {
+    pub(crate) const fn index(self) -> u16 {
+        match self {
+            Limit::FrameSize => 0,
+            Limit::MessageSize => 1,
+            Limit::HandshakeSize => 2,
+            Limit::HeaderCount => 3,
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::FrameSize => "frame size",
+            Limit::MessageSize => "message size",
+            Limit::HandshakeSize => "handshake size",
+            Limit::HeaderCount => "handshake header count",
+        })
+    }
+}
+
 /// How received data messages are handed to the application.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Delivery {

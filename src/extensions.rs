@@ -12,9 +12,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::config::Config;
-use crate::error::HandshakeError;
 use crate::role::Role;
+use crate::usage::UsageError;
 
+#[cfg(feature = "deflate")]
+pub(crate) use crate::deflate::{Compressed, Corrupt, Progress as Inflated};
 #[cfg(feature = "deflate")]
 use crate::deflate::{Compressor, Inflater, Params};
 #[cfg(feature = "deflate")]
@@ -29,7 +31,31 @@ mod stub {
     pub(crate) enum Compressor {}
     #[derive(Debug)]
     pub(crate) enum Inflater {}
+
+    /// Outcome of compressing one message or fragment.
+    #[derive(Debug)]
+    pub(crate) enum Compressed {
+        /// Never built without the `deflate` feature.
+        #[allow(dead_code, reason = "only the deflate compressor builds it")]
+        Yes(bytes::BytesMut, bool),
+        /// Send the payload as it is.
+        No,
+    }
+
+    /// What one call to inflate did.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) struct Inflated {
+        pub(crate) consumed: usize,
+        pub(crate) done: bool,
+        pub(crate) overflow: bool,
+    }
+
+    /// The compressed data is not valid deflate.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) struct Corrupt;
 }
+#[cfg(not(feature = "deflate"))]
+pub(crate) use stub::{Compressed, Corrupt, Inflated};
 #[cfg(not(feature = "deflate"))]
 use stub::{Compressor, Inflater, Params};
 
@@ -91,12 +117,17 @@ pub(crate) fn server_negotiate<'a>(
     Agreed::default()
 }
 
+/// The server answered with an extension this side did not offer, or with
+/// parameters it cannot accept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Unacceptable;
+
 /// A client checks the server's `Sec-WebSocket-Extensions` values against
 /// its offer.
 pub(crate) fn client_accept<'a>(
     config: &Config,
     values: impl IntoIterator<Item = &'a [u8]>,
-) -> Result<Agreed, HandshakeError> {
+) -> Result<Agreed, Unacceptable> {
     let mut values = values
         .into_iter()
         .filter(|v| !crate::header::trim(v).is_empty());
@@ -104,9 +135,9 @@ pub(crate) fn client_accept<'a>(
         return Ok(Agreed::default());
     };
     if values.next().is_some() {
-        return Err(HandshakeError::UnexpectedExtension);
+        return Err(Unacceptable);
     }
-    let value = core::str::from_utf8(value).map_err(|_| HandshakeError::UnexpectedExtension)?;
+    let value = core::str::from_utf8(value).map_err(|_| Unacceptable)?;
     from_value(Role::Client, config, Some(value))
 }
 
@@ -117,20 +148,20 @@ pub(crate) fn from_value(
     role: Role,
     config: &Config,
     value: Option<&str>,
-) -> Result<Agreed, HandshakeError> {
+) -> Result<Agreed, Unacceptable> {
     let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
         return Ok(Agreed::default());
     };
     #[cfg(feature = "deflate")]
     if let Some(d) = &config.deflate {
-        let params = d.accept_answer(role, value)?;
+        let params = d.accept_answer(role, value).ok_or(Unacceptable)?;
         return Ok(Agreed {
             deflate: Some(params),
             header: Some(String::from(value.trim())),
         });
     }
     let _ = (role, config, value);
-    Err(HandshakeError::UnexpectedExtension)
+    Err(Unacceptable)
 }
 
 /// The server side of negotiation for a handshake done elsewhere: the
@@ -151,19 +182,6 @@ pub fn negotiate_extensions<'a>(
 /// checks.
 pub fn extension_offer(config: &Config) -> Option<String> {
     client_offer(config)
-}
-
-/// Outcome of compressing one message or fragment.
-#[derive(Debug)]
-pub(crate) enum Compressed {
-    /// Send this payload with RSV1 as given (set on a message's first frame).
-    #[cfg_attr(
-        not(feature = "deflate"),
-        allow(dead_code, reason = "only the deflate compressor builds it")
-    )]
-    Yes(bytes::BytesMut, bool),
-    /// Send the payload as it is.
-    No,
 }
 
 /// The sending side's compression state.
@@ -199,10 +217,12 @@ impl Encoder {
         fin: bool,
         payload: &[u8],
         allowed: bool,
-    ) -> Result<Compressed, crate::error::UsageError> {
+    ) -> Result<Compressed, UsageError> {
         match self.0.as_mut() {
             #[cfg(feature = "deflate")]
-            Some(c) => c.compress(first, fin, payload, allowed),
+            Some(c) => c
+                .compress(first, fin, payload, allowed)
+                .map_err(|_| UsageError::CompressionFailed),
             #[cfg(not(feature = "deflate"))]
             Some(never) => match **never {},
             None => {
@@ -226,21 +246,6 @@ impl Encoder {
 
 /// The most inflated bytes handed over per chunk in chunk delivery mode.
 pub(crate) const INFLATE_STEP: usize = 64 << 10;
-
-/// What one call to [`Decoder::inflate`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Inflated {
-    /// Input bytes consumed.
-    pub(crate) consumed: usize,
-    /// The message is completely inflated (only when `finish` was set).
-    pub(crate) done: bool,
-    /// The output reached a probed cap and more would follow.
-    pub(crate) overflow: bool,
-}
-
-/// The compressed data is not valid deflate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Corrupt;
 
 /// The receiving side's compression state.
 #[derive(Debug, Default)]

@@ -98,6 +98,7 @@ mod message;
 mod rng;
 mod role;
 mod time;
+mod usage;
 pub mod utf8;
 
 pub use bytes::Bytes;
@@ -108,16 +109,15 @@ pub use bytes::Bytes;
 pub struct ReadmeDoctests;
 
 pub use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
-pub use crate::config::{Config, Delivery, Keepalive, Limits, OriginCheck, OriginPolicy};
+pub use crate::config::{Config, Delivery, Keepalive, Limit, Limits, OriginCheck, OriginPolicy};
 pub use crate::connection::{Agreement, CONTROL_BUDGET, Connection, State};
-pub use crate::error::{
-    Error, HandshakeError, Limit, ProtocolViolation, SendError, Timer, UsageError,
-};
+pub use crate::error::{Error, ProtocolViolation, Timer};
 pub use crate::event::{Chunk, Closed, Event, Open};
-pub use crate::handshake::{Accept, ClientRequest, Reject, Request, Response};
+pub use crate::handshake::{Accept, ClientRequest, HandshakeError, Reject, Request, Response};
 pub use crate::message::{Message, MessageKind, Utf8Bytes};
 pub use crate::rng::{ChaCha20Rng, EntropyError, RandomSource};
 pub use crate::role::Role;
 #[cfg(feature = "std")]
 pub use crate::time::Clock;
 pub use crate::time::Instant;
+pub use crate::usage::{SendError, UsageError};

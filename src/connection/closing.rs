@@ -20,10 +20,11 @@ use super::send::MAX_QUEUED_PONGS;
 use super::timers::{Deadline, Which};
 use super::{Connection, Phase};
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
-use crate::error::{Error, Timer, UsageError};
+use crate::error::{Error, Timer};
 use crate::event::{Closed, Event};
 use crate::frame::OpCode;
 use crate::role::Role;
+use crate::usage::UsageError;
 
 /// What the closing handshake has exchanged so far.
 #[derive(Debug, Default)]

@@ -41,13 +41,13 @@ use self::recv::Receiver;
 use self::send::{Framing, Sender};
 use self::timers::{Deadline, Timers, Which};
 use crate::config::Config;
-use crate::error::{SendError, UsageError};
 use crate::event::Event;
 use crate::handshake::{ClientHandshake, Request, RequestScanner};
 use crate::message::{Message, MessageKind, Utf8Bytes};
 use crate::rng::RandomSource;
 use crate::role::Role;
 use crate::time::Instant;
+use crate::usage::{SendError, UsageError};
 
 pub use self::opening::Agreement;
 pub use self::send::CONTROL_BUDGET;

@@ -13,14 +13,16 @@ use bytes::Bytes;
 use super::closing::Teardown;
 use super::{BoxedRng, Connection, Phase};
 use crate::config::Config;
-use crate::error::{Error, HandshakeError, UsageError};
+use crate::error::Error;
 use crate::event::{Event, Open};
 use crate::extensions::{self, Agreed};
+use crate::handshake::HandshakeError;
 use crate::handshake::{
     self, Accept, BodyLength, ClientRequest, Reject, Request, RequestScanner, Response,
 };
 use crate::rng::RandomSource;
 use crate::role::Role;
+use crate::usage::UsageError;
 
 /// What an opening handshake done elsewhere (an HTTP library: hyper, axum,
 /// an HTTP/1 server of your own) agreed, for
@@ -313,7 +315,8 @@ impl Connection {
             return true;
         }
         let checked = handshake::check_switching(&response, hs).and_then(|subprotocol| {
-            let agreed = extensions::client_accept(&self.config, response.extension_values())?;
+            let agreed = extensions::client_accept(&self.config, response.extension_values())
+                .map_err(|_| HandshakeError::UnexpectedExtension)?;
             Ok((subprotocol, agreed))
         });
         match checked {

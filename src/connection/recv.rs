@@ -19,8 +19,9 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 
 use crate::close::{BadClose, parse_close_payload};
+use crate::config::Limit;
 use crate::config::{Config, Delivery};
-use crate::error::{Error, Limit, ProtocolViolation};
+use crate::error::{Error, ProtocolViolation};
 use crate::event::Chunk;
 use crate::extensions::{Agreed, Decoder, INFLATE_STEP};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Status};

@@ -15,11 +15,11 @@ use super::BoxedRng;
 use super::buffers::OutQueue;
 use crate::close::CloseFrame;
 use crate::config::Limits;
-use crate::error::UsageError;
 use crate::extensions::{Agreed, Compressed, Encoder};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::message::MessageKind;
 use crate::role::Role;
+use crate::usage::UsageError;
 use crate::utf8::Utf8Validator;
 
 /// Payloads up to this size are copied next to their header (one write);

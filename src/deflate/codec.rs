@@ -6,9 +6,35 @@ use alloc::vec::Vec;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::{DeflateConfig, Params};
-use crate::error::UsageError;
-use crate::extensions::{Compressed, Corrupt, Inflated};
 use crate::role::Role;
+
+/// Outcome of compressing one message or fragment.
+#[derive(Debug)]
+pub(crate) enum Compressed {
+    /// Send this payload with RSV1 as given (set on a message's first frame).
+    Yes(bytes::BytesMut, bool),
+    /// Send the payload as it is.
+    No,
+}
+
+/// A fragment of a message already sent compressed could not be compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stuck;
+
+/// What one call to [`Inflater::inflate`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Progress {
+    /// Input bytes consumed.
+    pub(crate) consumed: usize,
+    /// The message is completely inflated (only when `finish` was set).
+    pub(crate) done: bool,
+    /// The output reached a probed cap and more would follow.
+    pub(crate) overflow: bool,
+}
+
+/// The compressed data is not valid deflate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Corrupt;
 
 /// The four bytes a sync flush ends with, removed from every compressed
 /// message and put back before inflating (§7.2.1, §7.2.2).
@@ -59,7 +85,7 @@ impl Compressor {
         fin: bool,
         payload: &[u8],
         allowed: bool,
-    ) -> Result<Compressed, UsageError> {
+    ) -> Result<Compressed, Stuck> {
         let compressed = if first {
             // zlib cannot compress with a 256-byte window; a message sent
             // uncompressed always honours the negotiated window (§7.2.1).
@@ -90,7 +116,7 @@ impl Compressor {
                     Ok(Compressed::No)
                 } else {
                     self.in_message = None;
-                    Err(UsageError::CompressionFailed)
+                    Err(Stuck)
                 }
             }
         }
@@ -139,21 +165,26 @@ impl Compressor {
         Some(out)
     }
 
-    /// Heap bytes held by the compression stream (an estimate from zlib's
-    /// allocation formula; zero when no stream exists).
+    /// Heap bytes held by the compression stream (zero when none exists).
     pub(crate) fn memory(&self) -> usize {
         if self.stream.is_none() {
             return 0;
         }
-        COMPRESSOR_BASE + (1 << (self.window_bits + 2))
+        compressor_memory(self.window_bits)
     }
 }
 
-/// What zlib-rs's compressor allocates beyond its window at memory level 8
-/// (hash tables and pending buffer), measured.
-const COMPRESSOR_BASE: usize = 250_000;
-/// What zlib-rs's decompressor allocates beyond its window, measured.
-const DECOMPRESSOR_BASE: usize = 14_000;
+/// What zlib-rs's compressor allocates, in one block at init: a window and
+/// chain of 4 bytes per window position, a 128 KiB hash table that does not
+/// shrink with the window, the literal buffers of memory level 8, and its
+/// state (measured with a counting allocator).
+fn compressor_memory(window_bits: u8) -> usize {
+    (4 << window_bits) + (128 << 10) + (7 << (8 + 6)) + 3_277
+}
+
+/// What zlib-rs's decompressor allocates, whatever the window: its window
+/// is always 32 KiB (measured with a counting allocator).
+const DECOMPRESSOR_MEMORY: usize = 47_552;
 
 /// Inflates incoming messages.
 pub(crate) struct Inflater {
@@ -211,12 +242,12 @@ impl Inflater {
         cap: usize,
         finish: bool,
         probe: bool,
-    ) -> Result<Inflated, Corrupt> {
+    ) -> Result<Progress, Corrupt> {
         if finish && input.is_empty() && !self.state.fed {
             // A compressed message with an empty payload: nothing to inflate,
             // and feeding the sync-flush tail alone would leave the stream in
             // the middle of a stored block.
-            return Ok(Inflated {
+            return Ok(Progress {
                 consumed: 0,
                 done: true,
                 overflow: false,
@@ -234,13 +265,13 @@ impl Inflater {
         Ok(progress)
     }
 
-    /// Heap bytes held by the decompression stream (an estimate; zero when
-    /// no stream exists).
+    /// Heap bytes held by the decompression stream (zero when none
+    /// exists).
     pub(crate) fn memory(&self) -> usize {
         if self.stream.is_none() {
             return 0;
         }
-        DECOMPRESSOR_BASE + (1 << self.window_bits)
+        DECOMPRESSOR_MEMORY
     }
 }
 
@@ -253,10 +284,10 @@ impl InflateState {
         cap: usize,
         finish: bool,
         probe: bool,
-    ) -> Result<Inflated, Corrupt> {
+    ) -> Result<Progress, Corrupt> {
         let mut consumed = 0;
         self.fed |= !input.is_empty();
-        let progress = |consumed, done, overflow| Inflated {
+        let progress = |consumed, done, overflow| Progress {
             consumed,
             done,
             overflow,

@@ -34,7 +34,7 @@
 mod codec;
 mod negotiate;
 
-pub(crate) use codec::{Compressor, Inflater};
+pub(crate) use codec::{Compressed, Compressor, Corrupt, Inflater, Progress};
 pub(crate) use negotiate::Params;
 
 /// The extension's name.

@@ -4,7 +4,6 @@
 use alloc::string::String;
 
 use super::{DeflateConfig, EXTENSION_NAME};
-use crate::error::HandshakeError;
 use crate::header::Extension;
 use crate::role::Role;
 
@@ -80,53 +79,50 @@ impl DeflateConfig {
     }
 
     /// Checks an answer: a client against its offer (§7.1); a server (when
-    /// another HTTP stack negotiated) only for validity.
-    pub(crate) fn accept_answer(&self, role: Role, value: &str) -> Result<Params, HandshakeError> {
-        let bad = HandshakeError::UnexpectedExtension;
-        let exts = crate::handshake::parse_extensions(value).ok_or(bad.clone())?;
+    /// another HTTP stack negotiated) only for validity. `None`: the answer
+    /// is not one this side can accept.
+    pub(crate) fn accept_answer(&self, role: Role, value: &str) -> Option<Params> {
+        let exts = crate::header::parse_extensions(value)?;
         let [ext] = exts.as_slice() else {
-            return Err(bad);
+            return None;
         };
         if !ext.name.eq_ignore_ascii_case(EXTENSION_NAME) {
-            return Err(bad);
+            return None;
         }
-        let raw = RawParams::parse(ext).ok_or(bad.clone())?;
-        let server_bits = match raw.server_max_window_bits {
-            Some(Some(n)) => n,
-            Some(None) => return Err(bad),
-            None => 15,
-        };
-        let client_bits = match raw.client_max_window_bits {
-            Some(Some(n)) => n,
-            Some(None) => return Err(bad),
-            None => 15,
+        let raw = RawParams::parse(ext)?;
+        let bits = |v: Option<Option<u8>>| match v {
+            Some(Some(n)) => Some(n),
+            Some(None) => None,
+            None => Some(15),
         };
         let params = Params {
             server_no_context_takeover: raw.server_no_context_takeover,
             client_no_context_takeover: raw.client_no_context_takeover,
-            server_max_window_bits: server_bits,
-            client_max_window_bits: client_bits,
+            server_max_window_bits: bits(raw.server_max_window_bits)?,
+            client_max_window_bits: bits(raw.client_max_window_bits)?,
         };
         if role == Role::Client {
             // What we asked for must be granted; what we promised holds.
             if self.server_no_context_takeover && !params.server_no_context_takeover {
-                return Err(bad);
+                return None;
             }
             if self.server_max_window_bits < 15
                 && raw
                     .server_max_window_bits
-                    .is_none_or(|_| server_bits > self.server_max_window_bits)
+                    .is_none_or(|_| params.server_max_window_bits > self.server_max_window_bits)
             {
-                return Err(bad);
+                return None;
             }
-            return Ok(Params {
+            return Some(Params {
                 client_no_context_takeover: params.client_no_context_takeover
                     || self.client_no_context_takeover,
-                client_max_window_bits: client_bits.min(self.client_max_window_bits),
+                client_max_window_bits: params
+                    .client_max_window_bits
+                    .min(self.client_max_window_bits),
                 ..params
             });
         }
-        Ok(params)
+        Some(params)
     }
 }
 

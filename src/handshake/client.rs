@@ -8,11 +8,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
+use super::HandshakeError;
 use super::{Head, accept_key, is_managed, parse_head, scan_head};
 use crate::config::Limits;
-use crate::error::{HandshakeError, UsageError};
 use crate::header::{has_token, is_token, is_valid_header_value, list_elements, trim};
 use crate::rng::RandomSource;
+use crate::usage::UsageError;
 
 /// What a client asks for: the URI, subprotocols, extra headers.
 ///

@@ -35,6 +35,7 @@
 //! ```
 
 mod client;
+mod error;
 mod server;
 
 use alloc::string::String;
@@ -46,8 +47,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 
-use crate::config::Limits;
-use crate::error::{HandshakeError, Limit};
+use crate::config::{Limit, Limits};
 use crate::header::{has_token, trim};
 
 pub use crate::extensions::{extension_offer, negotiate_extensions};
@@ -56,6 +56,7 @@ pub(crate) use client::{
     BodyLength, ClientHandshake, body_length, check_switching, find_response, parse_response,
 };
 pub use client::{ClientRequest, Response};
+pub use error::HandshakeError;
 pub use server::{Accept, Reject, Request};
 pub(crate) use server::{
     RequestScanner, accept_response_bytes, check_headers, reject_response_bytes,

@@ -7,12 +7,13 @@ use core::ops::Range;
 
 use bytes::Bytes;
 
+use super::HandshakeError;
 use super::{Head, is_managed, parse_head, scan_head, validate_request};
 use crate::config::Limits;
-use crate::error::{HandshakeError, UsageError};
 use crate::header::{
     Extension, is_token, is_valid_header_value, list_elements, parse_extensions, trim,
 };
+use crate::usage::UsageError;
 
 /// A validated upgrade request, handed to the application as
 /// [`Event::Request`](crate::Event::Request) to accept or reject.
@@ -398,7 +399,7 @@ fn reason_phrase(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Limit;
+    use crate::config::Limit;
 
     const GOOD: &str = "GET /chat?room=1 HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
