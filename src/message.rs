@@ -8,8 +8,9 @@ use bytes::Bytes;
 
 /// Bytes that are valid UTF-8: the payload of a text message.
 ///
-/// It shares its buffer like [`Bytes`]: a message received as one frame is
-/// handed over without a copy, and sending one back needs none either.
+/// It shares its buffer like [`Bytes`]: a received message owns an
+/// allocation of its own size, and sending it back (a server's echo) queues
+/// that allocation without copying it.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Utf8Bytes(Bytes);
 
@@ -41,9 +42,9 @@ impl Utf8Bytes {
 
     /// The text.
     ///
-    /// The crate has no `unsafe` code outside masking, so this re-checks the
-    /// bytes (with `simdutf8`, tens of GB/s for ASCII) rather than trusting
-    /// them unchecked. Keep the `&str` rather than calling this in a loop.
+    /// The crate has no `unsafe` code, so this re-checks the bytes (with
+    /// `simdutf8`, tens of GB/s for ASCII) rather than trusting them
+    /// unchecked. Keep the `&str` rather than calling this in a loop.
     pub fn as_str(&self) -> &str {
         // The invariant makes the fallback unreachable.
         simdutf8::basic::from_utf8(&self.0).unwrap_or_default()

@@ -16,14 +16,23 @@ pub fn drive(conn: &mut Connection, data: &[u8]) {
         i += 1;
         let piece = &body[at..(at + size).min(body.len())];
         at += piece.len();
-        if i % 2 == 0 {
-            conn.feed(piece);
-        } else {
-            let buf = conn.read_buf(piece.len());
-            buf[..piece.len()].copy_from_slice(piece);
-            conn.commit_read(piece.len());
+        let mut piece = piece;
+        while !piece.is_empty() {
+            let n = if i % 2 == 0 {
+                conn.feed(piece)
+            } else {
+                let buf = conn.read_buf();
+                let n = buf.len().min(piece.len());
+                buf[..n].copy_from_slice(&piece[..n]);
+                conn.commit_read(n);
+                n
+            };
+            piece = &piece[n..];
+            poll_all(conn);
+            if n == 0 && conn.poll_event().is_none() {
+                break;
+            }
         }
-        poll_all(conn);
         now += 1_000_000_000;
         conn.handle_timeout(Instant::from_nanos(now));
         poll_all(conn);
@@ -56,6 +65,6 @@ fn poll_all(conn: &mut Connection) {
     }
     let total: usize = conn.output_chunks().map(<[u8]>::len).sum();
     assert_eq!(total, conn.output_len());
-    conn.consume_output(total);
+    while conn.poll_transmit().is_some() {}
     assert!(!conn.wants_write());
 }
