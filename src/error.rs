@@ -229,6 +229,28 @@ mod tests {
     use super::*;
     use crate::UsageError;
 
+    #[cfg(feature = "std")]
+    #[test]
+    fn io_errors_keep_the_kind_and_the_error() {
+        use std::io::ErrorKind;
+        let io: std::io::Error = Error::Timeout(Timer::Close).into();
+        assert_eq!(io.kind(), ErrorKind::TimedOut);
+        let io: std::io::Error = Error::InvalidUtf8.into();
+        assert_eq!(io.kind(), ErrorKind::InvalidData);
+        assert_eq!(
+            io.get_ref().and_then(|e| e.downcast_ref::<Error>()),
+            Some(&Error::InvalidUtf8)
+        );
+        let io: std::io::Error = UsageError::OutputFull {
+            pending: 1,
+            limit: 1,
+        }
+        .into();
+        assert_eq!(io.kind(), ErrorKind::WouldBlock);
+        let io: std::io::Error = UsageError::Closed.into();
+        assert_eq!(io.kind(), ErrorKind::BrokenPipe);
+    }
+
     #[test]
     fn codes_are_distinct() {
         let usage = [

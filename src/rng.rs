@@ -31,6 +31,11 @@ impl<F: FnMut(&mut [u8]) + Send + Sync> RandomSource for F {
 ///
 /// Deliberately not `Clone`: two copies would hand out the same mask keys
 /// and handshake nonces.
+///
+/// ```compile_fail
+/// let a = wsmachine::ChaCha20Rng::from_seed([1; 32]);
+/// let b = a.clone();
+/// ```
 pub struct ChaCha20Rng {
     key: [u32; 8],
     counter: u64,

@@ -664,3 +664,46 @@ fn messages_split_at_every_byte_give_the_same_result() {
         whole = Some(events);
     }
 }
+
+// A compressed message with an empty payload (RSV1, no bytes) is an empty
+// message and leaves the inflater in step: feeding the sync-flush tail
+// alone used to leave it in the middle of a stored block, and the next
+// compressed message failed with 1007.
+#[test]
+fn an_empty_compressed_message_leaves_the_inflater_in_step() {
+    let mut server = deflate_server();
+    let mut input = frame_rsv(true, 4, 0x1, b"", Some([1, 2, 3, 4]));
+    input.extend(frame_rsv(
+        true,
+        4,
+        0x1,
+        &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+        Some([1, 2, 3, 4]),
+    ));
+    let events = feed_all(&mut server, &input);
+    assert_eq!(summaries(&events), ["text:", "text:Hello"]);
+}
+
+// Our own empty compressed messages (and empty last fragments) are one
+// 0x00 byte, which every inflater reads as an empty stored block.
+#[test]
+fn empty_messages_are_sent_as_an_empty_block() {
+    let config = Config::new().deflate(Some(DeflateConfig::new().min_size(0)));
+    let mut p = Pair::with_configs(config.clone(), config);
+    p.client.send("").unwrap();
+    p.client.send_fragment(MessageKind::Text, "abc", false).unwrap();
+    p.client.send_fragment(MessageKind::Text, "", true).unwrap();
+    p.client.send("after").unwrap();
+    let wire = {
+        let mut w = Vec::new();
+        while let Some(b) = p.client.poll_transmit() {
+            w.extend_from_slice(&b);
+            p.server.feed(&b);
+        }
+        w
+    };
+    let frames = parse_frames(&wire);
+    assert_eq!((frames[0].rsv, &frames[0].payload[..]), (4, &[0x00][..]));
+    assert_eq!(&frames[2].payload[..], &[0x00], "the empty last fragment");
+    assert_eq!(summaries(&drain(&mut p.server)), ["text:", "text:abc", "text:after"]);
+}
