@@ -691,7 +691,9 @@ fn empty_messages_are_sent_as_an_empty_block() {
     let config = Config::new().deflate(Some(DeflateConfig::new().min_size(0)));
     let mut p = Pair::with_configs(config.clone(), config);
     p.client.send("").unwrap();
-    p.client.send_fragment(MessageKind::Text, "abc", false).unwrap();
+    p.client
+        .send_fragment(MessageKind::Text, "abc", false)
+        .unwrap();
     p.client.send_fragment(MessageKind::Text, "", true).unwrap();
     p.client.send("after").unwrap();
     let wire = {
@@ -705,5 +707,8 @@ fn empty_messages_are_sent_as_an_empty_block() {
     let frames = parse_frames(&wire);
     assert_eq!((frames[0].rsv, &frames[0].payload[..]), (4, &[0x00][..]));
     assert_eq!(&frames[2].payload[..], &[0x00], "the empty last fragment");
-    assert_eq!(summaries(&drain(&mut p.server)), ["text:", "text:abc", "text:after"]);
+    assert_eq!(
+        summaries(&drain(&mut p.server)),
+        ["text:", "text:abc", "text:after"]
+    );
 }
