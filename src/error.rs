@@ -8,10 +8,10 @@
 //!   [`Event::Error`](crate::Event::Error), the connection has already sent
 //!   the matching close code (or HTTP status during the handshake), and
 //!   [`Event::Closed`](crate::Event::Closed) follows.
-//! - [`UsageError`]: the *application* asked for something the connection
+//! - [`UsageError`](crate::UsageError): the *application* asked for something the connection
 //!   cannot do (send after close, a 200-byte ping, a header the crate writes
 //!   itself, an invalid URI, …). It is returned from the method and changes
-//!   nothing. [`SendError`] is a `UsageError` that also hands back what was
+//!   nothing. [`SendError`](crate::SendError) is a `UsageError` that also hands back what was
 //!   not sent.
 //!
 //! # Stable codes
@@ -21,9 +21,9 @@
 //!
 //! | range | type |
 //! |---|---|
-//! | 100–199 | [`UsageError`] |
+//! | 100–199 | [`UsageError`](crate::UsageError) |
 //! | 200–299 | [`Error`] other than handshake failures (protocol, limits, timers, transport) |
-//! | 300–399 | [`HandshakeError`] (inside [`Error::Handshake`]) |
+//! | 300–399 | [`HandshakeError`](crate::HandshakeError) (inside [`Error::Handshake`]) |
 
 use core::fmt;
 
@@ -39,7 +39,7 @@ use crate::handshake::HandshakeError;
 /// [`Event::Error`](crate::Event::Error) after the connection has sent the
 /// matching close code (or, during the opening handshake, HTTP status), and
 /// [`Event::Closed`](crate::Event::Closed) follows. Mistakes of the
-/// application are [`UsageError`]s instead.
+/// application are [`UsageError`](crate::UsageError)s instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

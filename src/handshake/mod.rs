@@ -5,7 +5,8 @@
 //! bytes: no other HTTP library is needed. Drivers that already have an HTTP
 //! stack (hyper, an HTTP/1 server of their own) use the pieces here instead
 //! and then start an already-open connection with
-//! [`Connection::from_upgraded`](crate::Connection::from_upgraded):
+//! [`Connection::upgraded_server`](crate::Connection::upgraded_server) or
+//! [`Connection::upgraded_client`](crate::Connection::upgraded_client):
 //!
 //! - server: [`validate_request`] checks a request's method, version and
 //!   headers and returns the `Sec-WebSocket-Accept` value;
