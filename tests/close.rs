@@ -777,3 +777,16 @@ fn close_code_constants() {
         assert_eq!(CloseCode::from(value), code);
     }
 }
+
+// A finished connection asks for no more timer calls, and its Debug output
+// stays small whatever its buffers hold.
+#[test]
+fn a_finished_connection_has_no_deadline_and_a_short_debug() {
+    let mut server = open_server(Config::default());
+    let _ = feed_all(&mut server, &cframe(false, 0x2, &vec![0u8; 1 << 20]));
+    assert!(format!("{server:?}").len() < 4096);
+    server.abort();
+    assert_eq!(summaries(&drain(&mut server)), ["closed:1006:false:"]);
+    assert!(server.is_finished());
+    assert_eq!(server.poll_timeout(), None);
+}

@@ -14,13 +14,23 @@ use bytes::{Buf, Bytes};
 /// between reads. A driver that only feeds slices leaves nothing here but
 /// what could not be processed at once, and the buffer is freed as soon as
 /// it is drained.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct InputBuf {
     buf: Vec<u8>,
     start: usize,
     end: usize,
     /// The driver reads into the buffer: keep it between reads.
     reading: bool,
+}
+
+impl core::fmt::Debug for InputBuf {
+    /// Sizes only: the data may be tens of kilobytes.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("InputBuf")
+            .field("len", &self.len())
+            .field("capacity", &self.buf.capacity())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Capacity kept for reuse by a buffer a driver does not read into.
@@ -137,7 +147,7 @@ impl InputBuf {
 ///
 /// The tail grows geometrically but never past the queue's limit, and is
 /// handed over without a copy by [`OutQueue::take`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct OutQueue {
     /// Each with the heap bytes it holds.
     chunks: VecDeque<(Bytes, usize)>,
@@ -148,6 +158,17 @@ pub(crate) struct OutQueue {
     /// Bytes ever queued, and ever written: positions in the output stream.
     queued: u64,
     written: u64,
+}
+
+impl core::fmt::Debug for OutQueue {
+    /// Sizes only: the queue may hold megabytes.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OutQueue")
+            .field("len", &self.len)
+            .field("chunks", &self.chunks.len())
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Tail capacity kept for reuse once everything is written.

@@ -546,6 +546,9 @@ impl Connection {
     /// no timer runs. A deadline at or before the current time means "call
     /// it now".
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_finished() {
+            return None;
+        }
         self.timers.next()
     }
 

@@ -104,7 +104,6 @@ impl<const N: usize> Scratch<N> {
 }
 
 /// The receive side of a connection.
-#[derive(Debug)]
 pub(crate) struct Receiver {
     role: Role,
     header: Scratch<MAX_HEADER_LEN>,
@@ -117,6 +116,17 @@ pub(crate) struct Receiver {
     /// An unfinished code point carried to the next chunk (chunk delivery).
     carry: Scratch<4>,
     decoder: Decoder,
+}
+
+impl core::fmt::Debug for Receiver {
+    /// State and sizes only: the message buffer may hold megabytes.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("frame", &self.frame)
+            .field("message", &self.message)
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Unmasking scratch for compressed payloads, which the inflater reads.
