@@ -68,11 +68,14 @@ fn run() -> io::Result<ExitCode> {
     let mut failure: Option<Error> = None;
     let mut outcome: Option<Closed> = None;
     loop {
-        if open && !input_done && !closing {
+        if open && !input_done && !closing && outcome.is_none() {
             while let Ok(line) = lines.try_recv() {
                 match line {
                     Some(line) => {
-                        ws.send(Message::from(line))?;
+                        if ws.send(Message::from(line)).is_err() {
+                            // Closing already: the report below says why.
+                            break;
+                        }
                         sent += 1;
                         last_reply = Instant::now();
                     }
