@@ -621,3 +621,60 @@ fn an_answer_to_a_message_goes_out_before_a_later_failure() {
     let ops: Vec<u8> = frames.iter().map(|f| f.opcode).collect();
     assert_eq!(ops, [0x1, 0x8]);
 }
+
+/// Feeds `input` with `feed_unbuffered`, polling whenever it takes no more,
+/// checking that nothing is ever copied into the input buffer.
+fn feed_all_unbuffered(conn: &mut Connection, mut input: &[u8]) -> Vec<Event> {
+    let mut events = Vec::new();
+    while !input.is_empty() {
+        let n = conn.feed_unbuffered(input);
+        assert_eq!(conn.buffered_input(), 0, "nothing is buffered");
+        input = &input[n..];
+        let before = events.len();
+        events.extend(drain(conn));
+        assert!(n > 0 || events.len() > before, "no progress");
+    }
+    events
+}
+
+#[test]
+fn feed_unbuffered_takes_frames_up_to_each_event_and_buffers_nothing() {
+    let mut input = Vec::new();
+    for len in [0, 1, 20, 125, 126, 1000, 70_000] {
+        input.extend(cframe(true, 2, &pattern(len)));
+        input.extend(cframe(false, 1, b"frag"));
+        input.extend(cframe(true, 9, b"ping"));
+        input.extend(cframe(true, 0, b"ment"));
+    }
+    let mut expected_server = open_server(Config::default());
+    let expected: Vec<String> = feed_all(&mut expected_server, &input)
+        .iter()
+        .map(summary)
+        .collect();
+    for piece in [1, 7, 100, 4096, 65_536, input.len()] {
+        let mut server = open_server(Config::default());
+        let mut got = Vec::new();
+        for part in input.chunks(piece) {
+            got.extend(feed_all_unbuffered(&mut server, part));
+        }
+        let got: Vec<String> = got.iter().map(summary).collect();
+        assert_eq!(got, expected, "pieces of {piece}");
+    }
+    // With an event waiting it takes nothing.
+    let mut server = open_server(Config::default());
+    let two = [cframe(true, 1, b"a"), cframe(true, 1, b"b")].concat();
+    assert_eq!(server.feed_unbuffered(&two), two.len() / 2);
+    assert_eq!(server.feed_unbuffered(&two[two.len() / 2..]), 0);
+    assert_eq!(server.buffered_input(), 0);
+}
+
+#[test]
+fn feed_unbuffered_buffers_the_handshake_like_feed() {
+    let mut server = Connection::server(Config::default());
+    let input = [REQUEST.as_bytes(), &cframe(true, 1, b"early")].concat();
+    assert_eq!(server.feed_unbuffered(&input), input.len());
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    server.accept(Accept::new()).unwrap();
+    let events: Vec<String> = drain(&mut server).iter().map(summary).collect();
+    assert_eq!(events[1..], ["text:early".to_string()]);
+}

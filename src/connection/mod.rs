@@ -395,6 +395,29 @@ impl Connection {
         used
     }
 
+    /// Like [`feed`](Self::feed), but while frames flow it takes only what
+    /// it processes at once, straight from `data`, and copies nothing into
+    /// the input buffer: it stops after the frame that produced an event
+    /// (or takes nothing while an event waits to be polled). Feed the rest
+    /// again after polling. For drivers that keep the received bytes anyway
+    /// (a binding holding its runtime's buffer objects): no byte is copied
+    /// twice, and the connection holds no input buffer.
+    ///
+    /// During the opening handshake, and while buffered input waits, it
+    /// behaves as `feed`.
+    pub fn feed_unbuffered(&mut self, data: &[u8]) -> usize {
+        if !matches!(self.phase, Phase::Open | Phase::CloseSent) || !self.input.is_empty() {
+            return self.feed(data);
+        }
+        if data.is_empty() || !self.events.is_empty() {
+            return 0;
+        }
+        self.activity = true;
+        let used = self.process_frames(data);
+        self.advance();
+        used
+    }
+
     /// Room at the end of the input buffer to read into directly; report
     /// how many bytes were read with [`commit_read`](Self::commit_read).
     /// Empty when the buffer is full (see [`wants_read`](Self::wants_read)).

@@ -3,16 +3,18 @@
 //! sans-I/O library.
 //!
 //! The one thing the binding adds to the core is that nothing given to
-//! `receive_data` is ever lost: the core takes input only while the
+//! `receive_data` is ever lost: the core processes input only while the
 //! application keeps up with events (and a server only once it has
 //! accepted), so what it does not take is kept here, by reference to the
-//! `bytes` object, and fed as soon as events have been polled.
+//! `bytes` object, and fed as soon as events have been polled
+//! (`feed_unbuffered`: frames are processed straight from the `bytes`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use pyo3::exceptions::{PyEOFError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyByteArray, PyBytes, PyMemoryView, PyString};
 use wsmachine::{Accept, Bytes, ClientRequest, CloseCode, Instant, MessageKind, Reject, Utf8Bytes};
 
@@ -87,18 +89,29 @@ fn as_bytes<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
     )))
 }
 
-/// A payload argument as `Bytes` (one copy).
-fn payload(data: &Bound<'_, PyAny>) -> PyResult<Bytes> {
-    if let Ok(b) = data.cast::<PyBytes>() {
-        return Ok(Bytes::copy_from_slice(b.as_bytes()));
+/// Payloads at least this long are queued without a copy: the frame keeps
+/// the `bytes` object alive until it is written. (The core queues a
+/// server's payloads from 4 KiB on by reference; below that it copies them
+/// into its output buffer anyway, and a copy is cheaper than sharing.)
+const SHARE_AT: usize = 4096;
+
+fn share(bytes: Bound<'_, PyBytes>) -> Bytes {
+    if bytes.as_bytes().len() >= SHARE_AT {
+        Bytes::from_owner(PyBackedBytes::from(bytes))
+    } else {
+        Bytes::copy_from_slice(bytes.as_bytes())
     }
-    Ok(Bytes::copy_from_slice(as_bytes(data)?.as_bytes()))
+}
+
+/// A payload argument as `Bytes`: large `bytes` shared, the rest copied.
+fn payload(data: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+    Ok(share(as_bytes(data)?))
 }
 
 /// Text as UTF-8 `Bytes`: a `str` is encoded, bytes are checked by the core.
 fn text_payload(data: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     if let Ok(s) = data.cast::<PyString>() {
-        return Ok(Bytes::copy_from_slice(s.encode_utf8()?.as_bytes()));
+        return Ok(share(s.encode_utf8()?));
     }
     payload(data)
 }
@@ -141,7 +154,12 @@ impl Connection {
         let mut progress = false;
         while let Some(front) = self.pending.front_mut() {
             let data = &front.data.bind(py).as_bytes()[front.offset..];
-            let n = self.conn.feed(data);
+            let mut n = self.conn.feed_unbuffered(data);
+            if n == 0 {
+                // Not expected (it is called with no event waiting); the
+                // buffered feed keeps the driver going all the same.
+                n = self.conn.feed(data);
+            }
             front.offset += n;
             self.pending_len -= n;
             progress |= n > 0;
@@ -208,33 +226,33 @@ impl Connection {
         if slice.is_empty() {
             return Ok(());
         }
-        if self.pending.is_empty() {
-            let n = self.conn.feed(slice);
-            if n == slice.len() {
-                return Ok(());
-            }
+        // Frames are processed straight from the `bytes`; what is left after
+        // the first event is kept by reference and fed once events were
+        // polled, so no received byte is copied twice.
+        let n = if self.pending.is_empty() {
+            self.conn.feed_unbuffered(slice)
+        } else {
+            0
+        };
+        if n < slice.len() {
             self.pending_len += slice.len() - n;
             self.pending.push_back(Pending {
                 data: bytes.unbind(),
                 offset: n,
             });
-        } else {
-            self.pending_len += slice.len();
-            self.pending.push_back(Pending {
-                data: bytes.unbind(),
-                offset: 0,
-            });
-            self.drain_pending(data.py());
         }
         Ok(())
     }
 
     /// The transport reached the end of its stream (a read of 0 bytes).
     /// Takes effect after every byte already received was processed.
-    fn receive_eof(&mut self, py: Python<'_>) {
+    fn receive_eof(&mut self) {
         if !self.eof {
             self.eof = true;
-            self.drain_pending(py);
+            if self.pending.is_empty() {
+                self.eof_fed = true;
+                self.conn.feed_eof();
+            }
         }
     }
 
