@@ -1,45 +1,38 @@
-//! The client testee for Autobahn|Testsuite's `fuzzingserver`: runs every
-//! case, echoing every message, then asks the server to write its report.
+//! The client testee for Autobahn|Testsuite's `fuzzingserver`, on the
+//! blocking adapter: runs every case, echoing every message, then asks the
+//! server to write its report.
 //!
 //! ```text
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 [AGENT]
 //! ```
 
-#[path = "support/blocking.rs"]
-mod blocking;
-
-use std::io;
-use std::net::TcpStream;
-
-use blocking::Blocking;
-use wsmachine::{ClientRequest, Config, Connection, Event};
-
-fn connect(base: &str, path: &str) -> io::Result<Blocking> {
-    let request = ClientRequest::new(&format!("{base}{path}"))?;
-    let host = request.host().trim_start_matches('[').trim_end_matches(']');
-    let stream = TcpStream::connect((host, request.port()))?;
-    let conn = Connection::client(Config::default(), &request)?;
-    Blocking::new(stream, conn)
-}
+use wsmachine::blocking::{Error, WebSocket};
 
 /// Runs one connection, echoing messages; returns the first text message.
-fn run(base: &str, path: &str) -> io::Result<Option<String>> {
-    let mut ws = connect(base, path)?;
+fn run(base: &str, path: &str) -> Result<Option<String>, Error> {
+    let (mut ws, _) = WebSocket::connect(&format!("{base}{path}"))?;
     let mut first = None;
-    while let Some(event) = ws.next_event()? {
-        if let Event::Message(m) = event {
-            if first.is_none() {
-                first = m.as_text().map(String::from);
+    loop {
+        match ws.read() {
+            Ok(message) => {
+                if first.is_none() {
+                    first = message.as_text().map(String::from);
+                }
+                // Echo. A send refused because the connection is closing
+                // is fine: the next read drives the end to its finish.
+                match ws.send(message) {
+                    Ok(()) | Err(Error::Usage(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
-            // Echo. A send refused because the connection is closing is
-            // fine: the loop goes on until the teardown is finished.
-            let _ = ws.send(m);
+            // Every case ends in a close, clean or not: the report judges.
+            Err(Error::Closed(_) | Error::Failed { .. }) => return Ok(first),
+            Err(e) => return Err(e),
         }
     }
-    Ok(first)
 }
 
-fn main() -> io::Result<()> {
+fn main() -> Result<(), Error> {
     let base = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001".into());
@@ -48,7 +41,7 @@ fn main() -> io::Result<()> {
         .unwrap_or_else(|| "wsmachine".into());
     let count: u32 = run(&base, "/getCaseCount")?
         .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| io::Error::other("no case count"))?;
+        .ok_or_else(|| Error::Io(std::io::Error::other("no case count")))?;
     eprintln!("running {count} cases");
     for case in 1..=count {
         if let Err(e) = run(&base, &format!("/runCase?case={case}&agent={agent}")) {

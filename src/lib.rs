@@ -82,6 +82,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod blocking;
 mod close;
 mod config;
 mod connection;
