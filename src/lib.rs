@@ -110,6 +110,11 @@ pub use bytes::Bytes;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+/// The code blocks of docs/integrations.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/integrations.md")]
+pub struct IntegrationsDoctests;
+
 pub use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use crate::config::{Config, Delivery, Keepalive, Limit, Limits, OriginCheck, OriginPolicy};
 pub use crate::connection::{Agreement, CONTROL_BUDGET, Connection, State};
