@@ -37,21 +37,17 @@ fn recv(ws: &mut WebSocket<TcpStream>) -> Result<Message, String> {
 /// Reads until the end; how it ended. A reset instead of an EOF is an
 /// abnormal end too (code 1006).
 fn end(ws: &mut WebSocket<TcpStream>) -> Result<wsmachine::Closed, String> {
-    loop {
-        match ws.read() {
-            Ok(m) => return Err(format!("unexpected message of {} bytes", m.len())),
-            Err(Error::Closed(c)) => return Ok(c),
-            Err(
-                Error::Io(_)
-                | Error::Failed {
-                    error: wsmachine::Error::Transport,
-                    ..
-                },
-            ) => {
-                return Err("reset".into());
-            }
-            Err(e) => return Err(e.to_string()),
-        }
+    match ws.read() {
+        Ok(m) => Err(format!("unexpected message of {} bytes", m.len())),
+        Err(Error::Closed(c)) => Ok(c),
+        Err(
+            Error::Io(_)
+            | Error::Failed {
+                error: wsmachine::Error::Transport,
+                ..
+            },
+        ) => Err("reset".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
