@@ -32,6 +32,11 @@
 //! 1009. Corrupt compressed data fails it with 1007.
 
 mod codec;
+#[cfg(test)]
+mod differential;
+mod compress;
+mod huffman;
+mod inflate;
 mod negotiate;
 
 pub(crate) use codec::{Compressed, Compressor, Corrupt, Inflater, Progress};
@@ -60,6 +65,8 @@ pub struct DeflateConfig {
     server_no_context_takeover: bool,
     client_no_context_takeover: bool,
     min_size: usize,
+    /// The compressor's hash table has `2^hash_bits` heads.
+    hash_bits: u8,
 }
 
 impl Default for DeflateConfig {
@@ -71,6 +78,7 @@ impl Default for DeflateConfig {
             server_no_context_takeover: false,
             client_no_context_takeover: false,
             min_size: 32,
+            hash_bits: 15,
         }
     }
 }

@@ -1,0 +1,263 @@
+//! The codec against zlib-rs (through flate2): what ours compresses, zlib
+//! inflates back to the input, at every level, window and hash size, with
+//! and without context takeover; what zlib compresses, ours inflates
+//! identically, whatever the input's split and the output's cap; and on
+//! arbitrary bytes, ours never accepts what zlib rejects.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use proptest::prelude::*;
+
+use super::compress::Deflater;
+use super::inflate::{Halt, Inflate};
+
+const TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
+
+/// A deterministic mix: JSON-like records, runs, text and noise.
+fn corpus(seed: u64, n: usize) -> Vec<Vec<u8>> {
+    let mut s = seed | 1;
+    let mut next = move |m: u64| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s % m
+    };
+    (0..n)
+        .map(|i| match next(6) {
+            0 => alloc::format!(
+                r#"{{"type":"tick","seq":{},"px":{}.{:02},"sym":"{}"}}"#,
+                i,
+                next(1000),
+                next(100),
+                ["AAPL", "MSFT", "GOOG"][next(3) as usize]
+            )
+            .into_bytes(),
+            1 => vec![next(256) as u8; next(700) as usize],
+            2 => (0..next(3000)).map(|_| next(256) as u8).collect(),
+            3 => b"the quick brown fox jumps over the lazy dog "
+                .repeat(next(200) as usize + 1)
+                .to_vec(),
+            4 => (0..next(70_000)).map(|k| (k % 251) as u8 ^ (next(4) as u8)).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// zlib-rs inflating one message (tail appended) with a 15-bit window.
+fn zlib_inflate(d: &mut Decompress, data: &[u8]) -> Result<Vec<u8>, ()> {
+    let mut input = data.to_vec();
+    input.extend_from_slice(&TAIL);
+    let mut out = Vec::with_capacity(1 << 16);
+    let mut at = 0;
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity());
+        }
+        let before = d.total_in();
+        let st = d
+            .decompress_vec(&input[at..], &mut out, FlushDecompress::Sync)
+            .map_err(|_| ())?;
+        at += (d.total_in() - before) as usize;
+        if st == Status::StreamEnd || (at == input.len() && out.len() < out.capacity()) {
+            return Ok(out);
+        }
+    }
+}
+
+/// Ours inflating one message, `split` input bytes per call and output in
+/// pieces of at most `step` bytes, as a streaming receiver does.
+fn ours_inflate(
+    inf: &mut Inflate,
+    data: &[u8],
+    split: usize,
+    step: usize,
+) -> Result<Vec<u8>, ()> {
+    let mut out = Vec::new();
+    let mut src: Vec<u8> = data.to_vec();
+    src.extend_from_slice(&TAIL);
+    let mut at = 0;
+    loop {
+        let end = (at + split).min(src.len());
+        let cap = out.len() + step;
+        let (used, halt) = inf.run(&src[at..end], &mut out, cap).map_err(|_| ())?;
+        at += used;
+        match halt {
+            Halt::End => {
+                inf.restart();
+                return Ok(out);
+            }
+            Halt::Full => {}
+            Halt::Input if at == src.len() => {
+                return if inf.at_boundary() { Ok(out) } else { Err(()) };
+            }
+            Halt::Input => {}
+        }
+    }
+}
+
+fn zlib_deflate(c: &mut Compress, m: &[u8]) -> Vec<u8> {
+    if m.is_empty() {
+        // zlib writes nothing for a flush without input: an empty message
+        // is one empty stored block header.
+        return vec![0x00];
+    }
+    let mut out = Vec::with_capacity(m.len() + 64);
+    let mut at = 0;
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity());
+        }
+        let before = c.total_in();
+        c.compress_vec(&m[at..], &mut out, FlushCompress::Sync).unwrap();
+        at += (c.total_in() - before) as usize;
+        if at == m.len() && out.len() < out.capacity() {
+            break;
+        }
+    }
+    assert!(out.ends_with(&TAIL));
+    out.truncate(out.len() - 4);
+    out
+}
+
+#[test]
+fn ours_compresses_what_zlib_inflates_at_every_setting() {
+    let messages = corpus(7, 40);
+    for level in 0..=9u8 {
+        for window in 8..=15u8 {
+            for hash in [8, window.saturating_sub(1).max(8), window + 1] {
+                for takeover in [true, false] {
+                    let mut c = Deflater::new(level, window, hash);
+                    let mut z = Decompress::new(false);
+                    let mut ours = Inflate::new(window);
+                    for (i, m) in messages.iter().enumerate() {
+                        let mut out = Vec::new();
+                        c.compress(m, &mut out, true);
+                        let back = zlib_inflate(&mut z, &out).unwrap();
+                        assert_eq!(&back, m, "level {level} window {window} hash {hash} #{i}");
+                        // Ours, whose window is enforced: the compressor
+                        // stays within it.
+                        let back = ours_inflate(&mut ours, &out, 1 << 20, 1 << 20).unwrap();
+                        assert_eq!(&back, m, "level {level} window {window} ours #{i}");
+                        if !takeover {
+                            c.release();
+                            z = Decompress::new(false);
+                            ours = Inflate::new(window);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fragments_end_with_a_full_sync_flush() {
+    let mut c = Deflater::new(6, 15, 15);
+    let mut wire = Vec::new();
+    let parts: [&[u8]; 4] = [b"hello hello ", b"", b"hello world", b" hello"];
+    for (i, p) in parts.iter().enumerate() {
+        let mut out = Vec::new();
+        c.compress(p, &mut out, i == parts.len() - 1);
+        if i < parts.len() - 1 {
+            assert!(out.ends_with(&TAIL));
+        }
+        wire.extend_from_slice(&out);
+    }
+    let mut z = Decompress::new(false);
+    assert_eq!(zlib_inflate(&mut z, &wire).unwrap(), parts.concat());
+    let mut inf = Inflate::new(15);
+    assert_eq!(ours_inflate(&mut inf, &wire, 3, 5).unwrap(), parts.concat());
+}
+
+#[test]
+fn ours_inflates_what_zlib_compresses_whatever_the_split() {
+    let messages = corpus(11, 30);
+    for level in [0, 1, 4, 6, 9] {
+        for window in 9..=15u8 {
+            for (split, step) in [(1, 1), (3, 7), (4096, 100), (1 << 20, 1 << 20)] {
+                let mut c = Compress::new_with_window_bits(Compression::new(level), false, window);
+                let mut ours = Inflate::new(window);
+                for (i, m) in messages.iter().enumerate() {
+                    if split == 1 && m.len() > 5000 {
+                        continue;
+                    }
+                    let data = zlib_deflate(&mut c, m);
+                    let back = ours_inflate(&mut ours, &data, split, step).unwrap();
+                    assert_eq!(&back, m, "level {level} window {window} split {split} #{i}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_reference_past_the_window_is_corrupt() {
+    // zlib at 15 bits refers 10 000 bytes back; a 13-bit inflater refuses.
+    let mut c = Compress::new_with_window_bits(Compression::new(6), false, 15);
+    let block: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    let mut m = block.clone();
+    m.extend_from_slice(&block);
+    let data = zlib_deflate(&mut c, &m);
+    assert!(ours_inflate(&mut Inflate::new(13), &data, 1 << 20, 1 << 20).is_err());
+    assert_eq!(
+        ours_inflate(&mut Inflate::new(15), &data, 1 << 20, 1 << 20).unwrap(),
+        m
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_bytes_never_pass_where_zlib_fails(
+        data in proptest::collection::vec(any::<u8>(), 0..300),
+        split in 1usize..40,
+    ) {
+        let zlib = zlib_inflate(&mut Decompress::new(false), &data);
+        let ours = ours_inflate(&mut Inflate::new(15), &data, split, 64);
+        if let Ok(ours) = &ours {
+            prop_assert_eq!(Ok(ours.clone()), zlib);
+        }
+    }
+
+    #[test]
+    fn mutated_streams_agree_with_zlib(
+        seed in any::<u64>(),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+    ) {
+        let m = &corpus(seed, 1)[0];
+        let mut c = Compress::new_with_window_bits(Compression::new(6), false, 15);
+        let mut data = zlib_deflate(&mut c, m);
+        if data.is_empty() {
+            return Ok(());
+        }
+        for (at, x) in flips {
+            let n = data.len();
+            data[at % n] ^= x;
+        }
+        let zlib = zlib_inflate(&mut Decompress::new(false), &data);
+        let ours = ours_inflate(&mut Inflate::new(15), &data, 17, 1 << 20);
+        if let Ok(ours) = &ours {
+            prop_assert_eq!(Ok(ours.clone()), zlib);
+        }
+    }
+
+    #[test]
+    fn arbitrary_messages_round_trip(
+        messages in proptest::collection::vec(proptest::collection::vec(0u8..8, 0..2000), 1..6),
+        level in 0u8..10,
+        window in 8u8..16,
+    ) {
+        let mut c = Deflater::new(level, window, window);
+        let mut z = Decompress::new(false);
+        let mut ours = Inflate::new(window);
+        for m in &messages {
+            let mut out = Vec::new();
+            c.compress(m, &mut out, true);
+            prop_assert_eq!(&zlib_inflate(&mut z, &out).unwrap(), m);
+            prop_assert_eq!(&ours_inflate(&mut ours, &out, 5, 333).unwrap(), m);
+        }
+    }
+}
