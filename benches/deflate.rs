@@ -1,15 +1,18 @@
 //! permessage-deflate on a stream of JSON messages, the traffic compression
 //! is for.
 //!
-//! - `deflate_backend`: the two pure-Rust deflate backends, zlib-rs (through
-//!   flate2, what the crate uses) and miniz_oxide, compressing and
+//! - `deflate_backend`: pure-Rust deflate implementations compressing and
 //!   inflating each message with a sync flush and context takeover, as
-//!   RFC 7692 does; `memcpy` of the same bytes as the yardstick.
+//!   RFC 7692 does: zlib-rs through flate2 with 15-bit windows (the
+//!   crate's previous backend, the baseline) and miniz_oxide; `memcpy` of
+//!   the same bytes as the yardstick.
 //! - `deflate_connection`: the whole path through wsmachine, client `send`
-//!   to server `Event::Message`, with compression off, at level 1 and at
-//!   the default level 6.
+//!   to server `Event::Message`, with compression off and with every
+//!   memory preset at level 1 and at the default level 6.
 //!
-//! The compression ratios are printed before the measurements.
+//! The compression ratios are printed before the measurements; python
+//! websockets' default on the same stream is measured by
+//! `benches/websockets_default.py`.
 
 use std::hint::black_box;
 
@@ -19,7 +22,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use miniz_oxide::deflate::core::{CompressorOxide, create_comp_flags_from_zip_params};
 use miniz_oxide::inflate::stream::InflateState;
 use miniz_oxide::{DataFormat, MZFlush};
-use wsmachine::deflate::DeflateConfig;
+use wsmachine::deflate::{DeflateConfig, Memory};
 use wsmachine::{Accept, ClientRequest, Config, Connection, Event};
 
 /// 1000 JSON messages of 150–400 bytes, like a market-data or chat feed:
@@ -208,20 +211,29 @@ fn through_connection(
 fn connection(c: &mut Criterion) {
     let messages = json_stream();
     let raw = total(&messages);
-    let configs = [
-        ("uncompressed", Config::new().deflate(None)),
-        (
-            "deflate level 1",
-            Config::new().deflate(Some(DeflateConfig::new().level(1))),
-        ),
-        ("deflate level 6", Config::new()),
+    let presets = [
+        ("tiny", Memory::Tiny),
+        ("small (default)", Memory::Small),
+        ("medium", Memory::Medium),
+        ("large", Memory::Large),
     ];
+    let mut configs = vec![("uncompressed".to_string(), Config::new().deflate(None))];
+    for level in [1, 6] {
+        for (name, memory) in presets {
+            configs.push((
+                format!("level {level}/{name}"),
+                Config::new().deflate(Some(DeflateConfig::new().memory(memory).level(level))),
+            ));
+        }
+    }
     for (name, config) in &configs {
         let (mut client, mut server) = pair(config.clone());
         let wire = through_connection(&mut client, &mut server, &messages);
         eprintln!(
-            "{name}: {raw} bytes of JSON -> {wire} bytes on the wire ({:.1}%)",
-            100.0 * wire as f64 / raw as f64
+            "{name}: {raw} bytes of JSON -> {wire} bytes on the wire ({:.2}%), {} + {} bytes of connection state",
+            100.0 * wire as f64 / raw as f64,
+            client.buffer_capacity(),
+            server.buffer_capacity()
         );
     }
     let mut g = c.benchmark_group("deflate_connection");

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use wsmachine::deflate::DeflateConfig;
+use wsmachine::deflate::{DeflateConfig, Memory};
 use wsmachine::{
     Accept, ClientRequest, CloseCode, Config, Connection, Delivery, Error, Event, HandshakeError,
     Limit, Limits, MessageKind, ProtocolViolation,
@@ -50,9 +50,25 @@ fn answer(offers: &[&str]) -> Option<String> {
 
 #[test]
 fn server_accepts_the_default_browser_offer() {
+    // The default memory budget limits both windows to 12 bits.
     assert_eq!(
         answer(&["permessage-deflate; client_max_window_bits"]).as_deref(),
+        Some("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
+    );
+    let large = Config::new().deflate(Some(DeflateConfig::new().memory(Memory::Large)));
+    assert_eq!(
+        server_with(large, &["permessage-deflate; client_max_window_bits"])
+            .1
+            .as_deref(),
         Some("permessage-deflate")
+    );
+}
+
+#[test]
+fn a_client_that_cannot_be_limited_is_asked_to_keep_no_context() {
+    assert_eq!(
+        answer(&["permessage-deflate"]).as_deref(),
+        Some("permessage-deflate; client_no_context_takeover; server_max_window_bits=12")
     );
 }
 
@@ -61,7 +77,9 @@ fn server_honours_requested_parameters() {
     assert_eq!(
         answer(&["permessage-deflate; server_no_context_takeover; server_max_window_bits=9"])
             .as_deref(),
-        Some("permessage-deflate; server_no_context_takeover; server_max_window_bits=9")
+        Some(
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9"
+        )
     );
 }
 
@@ -85,10 +103,10 @@ fn server_picks_the_first_acceptable_offer_across_headers() {
     assert_eq!(
         answer(&[
             "permessage-deflate; bogus",
-            "permessage-deflate; server_max_window_bits=12, permessage-deflate",
+            "permessage-deflate; server_max_window_bits=11; client_max_window_bits, permessage-deflate",
         ])
         .as_deref(),
-        Some("permessage-deflate; server_max_window_bits=12")
+        Some("permessage-deflate; server_max_window_bits=11; client_max_window_bits=12")
     );
 }
 
@@ -167,6 +185,10 @@ fn client_offers_what_its_config_says() {
     };
     assert_eq!(
         offer(Config::new()).as_deref(),
+        Some("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
+    );
+    assert_eq!(
+        offer(Config::new().deflate(Some(DeflateConfig::new().memory(Memory::Large)))).as_deref(),
         Some("permessage-deflate; client_max_window_bits")
     );
     assert_eq!(
@@ -193,7 +215,8 @@ fn client_accepts_valid_answers() {
         "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
         "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
     ] {
-        let (client, events) = client_with(Config::new(), Some(a));
+        let large = Config::new().deflate(Some(DeflateConfig::new().memory(Memory::Large)));
+        let (client, events) = client_with(large, Some(a));
         assert!(matches!(events[0], Event::Open(_)), "{a}: {events:?}");
         assert_eq!(client.extensions(), Some(a));
     }
@@ -395,7 +418,11 @@ fn chunk_delivery_inflates_in_bounded_pieces() {
 // --- RFC 7692 §7.2.3 vectors ----------------------------------------------------
 
 fn deflate_server() -> Connection {
-    server_with(Config::new(), &["permessage-deflate"]).0
+    server_with(
+        Config::new(),
+        &["permessage-deflate; client_max_window_bits"],
+    )
+    .0
 }
 
 fn deflate_server_no_takeover() -> Connection {

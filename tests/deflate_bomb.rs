@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
-use wsmachine::deflate::DeflateConfig;
+use wsmachine::deflate::{DeflateConfig, Memory};
 use wsmachine::{Config, Delivery, Error, Event, Limit, Limits, MessageKind};
 
 /// Counts live heap bytes and the peak since the last reset.
@@ -142,52 +142,100 @@ fn a_message_at_the_limit_still_passes() {
     }
 }
 
-/// Heap held by one open connection pair member after a compressed message
-/// each way, for the documented memory figures.
-fn heap_after_traffic(config: Config) -> (usize, usize) {
+/// JSON messages of 150–400 bytes, the same keys every time.
+fn json_stream(n: usize) -> Vec<String> {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    (0..n)
+        .map(|i| {
+            let fills: Vec<String> = (0..1 + next(4))
+                .map(|_| {
+                    format!(
+                        r#"{{"px":{}.{:04},"qty":{},"venue":"{}"}}"#,
+                        100 + next(900),
+                        next(10_000),
+                        next(5_000),
+                        ["XNAS", "XNYS", "BATS"][next(3) as usize]
+                    )
+                })
+                .collect();
+            format!(
+                r#"{{"type":"execution","seq":{},"order_id":"ord-{:08x}","side":"{}","fills":[{}]}}"#,
+                1_000_000 + i,
+                next(u64::from(u32::MAX)),
+                if next(2) == 0 { "buy" } else { "sell" },
+                fills.join(",")
+            )
+        })
+        .collect()
+}
+
+/// Heap held by one open connection pair member after a stream of
+/// compressed JSON messages each way: (when opened, after the stream,
+/// what `buffer_capacity()` reports).
+fn heap_after_traffic(config: Config) -> (usize, usize, usize) {
     let before = LIVE.load(Ordering::Relaxed);
     let mut p = Pair::with_configs(config.clone(), config);
     let idle = LIVE.load(Ordering::Relaxed) - before;
-    let text = "{\"k\":\"some json value\",\"n\":12345}".repeat(20);
-    p.client.send(text.as_str()).unwrap();
-    p.server.send(text.as_str()).unwrap();
-    let _ = p.run();
+    for text in json_stream(300) {
+        p.client.send(text.as_str()).unwrap();
+        p.server.send(text.as_str()).unwrap();
+        let _ = p.run();
+    }
     let busy = LIVE.load(Ordering::Relaxed) - before;
+    let reported = p.client.buffer_capacity() + p.server.buffer_capacity();
     drop(p);
-    (idle / 2, busy / 2)
+    (idle / 2, busy / 2, reported / 2)
 }
 
 #[test]
 fn compression_state_costs_what_the_docs_say() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let cases = [
-        ("no compression", Config::new().deflate(None), 16 << 10),
-        ("context takeover, 15-bit windows", Config::new(), 512 << 10),
+    let (_, plain, _) = heap_after_traffic(Config::new().deflate(None));
+    println!("no compression: {plain} bytes per connection after the stream");
+    assert!(plain < 4 << 10, "{plain}");
+    // (preset, compression state per connection at most: compressor and
+    // inflater, context takeover both ways; buffer_capacity() reports it
+    // without the two small per-connection shells).
+    let presets = [
+        ("tiny", DeflateConfig::new().memory(Memory::Tiny), 8 << 10),
+        ("small (default)", DeflateConfig::new(), 26 << 10),
         (
-            "context takeover, 9-bit windows",
-            Config::new().deflate(Some(
-                DeflateConfig::new()
-                    .server_max_window_bits(9)
-                    .client_max_window_bits(9),
-            )),
-            384 << 10,
+            "medium",
+            DeflateConfig::new().memory(Memory::Medium),
+            50 << 10,
+        ),
+        (
+            "large",
+            DeflateConfig::new().memory(Memory::Large),
+            194 << 10,
         ),
         (
             "no context takeover",
-            Config::new().deflate(Some(
-                DeflateConfig::new()
-                    .server_no_context_takeover(true)
-                    .client_no_context_takeover(true),
-            )),
-            16 << 10,
+            DeflateConfig::new()
+                .server_no_context_takeover(true)
+                .client_no_context_takeover(true),
+            // Only the per-connection shells, there from the start.
+            512,
         ),
     ];
-    for (name, config, bound) in cases {
-        let (idle, busy) = heap_after_traffic(config);
+    for (name, deflate, bound) in presets {
+        let (idle, busy, reported) = heap_after_traffic(Config::new().deflate(Some(deflate)));
+        let state = busy - plain;
         println!(
-            "{name}: {idle} bytes per connection when opened, {busy} after a compressed message each way"
+            "{name}: {idle} bytes per connection when opened, {busy} after the stream \
+             ({state} of compression state; buffer_capacity() says {reported})"
         );
-        assert!(busy < bound, "{name}: {busy}");
-        assert!(idle < 16 << 10, "{name}: {idle} bytes before any traffic");
+        assert!(state <= bound, "{name}: {state} > {bound}");
+        assert!(idle < 4 << 10, "{name}: {idle} bytes before any traffic");
     }
+    // The default costs at most what python websockets' default costs
+    // (49 KiB of zlib state), and the whole connection stays under 48 KiB.
+    let (_, busy, _) = heap_after_traffic(Config::new());
+    assert!(busy <= 48 << 10, "{busy}");
 }

@@ -256,7 +256,8 @@ fn compression_state_is_reported() {
     let _ = p.run();
     let held = held(base);
     let reported = (p.client.buffer_capacity() + p.server.buffer_capacity()) as isize;
-    assert!(reported > 300 << 10, "{reported}");
+    // Two connections, each with a compressor and an inflater.
+    assert!(reported > 16 << 10, "{reported}");
     assert!(
         held >= reported && held <= reported + 2 * FIXED,
         "holds {held}, reported {reported}"

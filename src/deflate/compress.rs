@@ -63,6 +63,7 @@ fn effort(level: u8) -> Effort {
 }
 
 /// Heap bytes a compressor holds with these parameters.
+#[cfg(test)]
 pub(crate) fn held_memory(window_bits: u8, hash_bits: u8) -> usize {
     let window = 1usize << window_bits;
     window + 2 * window + (2usize << hash_bits)
@@ -274,7 +275,7 @@ impl Deflater {
                 cursor = stop;
                 if block.syms.len() >= BLOCK_SYMBOLS {
                     let bytes = &input[block_start..block_start + block.bytes];
-                    write_block(bits, &block, bytes);
+                    write_block(bits, &block, bytes, self.level <= 1);
                     block_start += block.bytes;
                     block.clear();
                 }
@@ -295,7 +296,7 @@ impl Deflater {
             block.literal(work[cursor - 1]);
         }
         let bytes = &input[block_start..block_start + block.bytes];
-        write_block(bits, &block, bytes);
+        write_block(bits, &block, bytes, self.level <= 1);
         // Keep the last window of bytes.
         let keep = work.len().min(w);
         self.history.clear();
@@ -628,9 +629,31 @@ impl Header {
 }
 
 /// Writes `block` (whose input is `bytes`) as a dynamic, fixed or stored
-/// block, whichever is smallest. An empty block writes nothing.
-fn write_block(bits: &mut Bits<'_>, block: &Block, bytes: &[u8]) {
+/// block, whichever is smallest; `fast`: fixed or stored only, without
+/// building codes. An empty block writes nothing.
+fn write_block(bits: &mut Bits<'_>, block: &Block, bytes: &[u8], fast: bool) {
     if block.syms.is_empty() {
+        return;
+    }
+    // Header bits, padding, LEN and NLEN per stored block, then the bytes.
+    let pad = u64::from((8 - (bits.n + 3) % 8) % 8);
+    let stored_cost =
+        bytes.len().div_ceil(MAX_STORED).max(1) as u64 * (3 + 32) + pad + 8 * bytes.len() as u64;
+    let fixed = 3 + data_cost(block, &FIXED_LITLEN_LENS, &FIXED_DIST_LENS);
+    if fast {
+        if stored_cost <= fixed {
+            stored(bits, bytes);
+        } else {
+            bits.put(0b010, 3);
+            write_symbols(
+                bits,
+                block,
+                &FIXED.0,
+                &FIXED_LITLEN_LENS,
+                &FIXED.1,
+                &FIXED_DIST_LENS,
+            );
+        }
         return;
     }
     let mut litlen_f = block.litlen;
@@ -642,23 +665,23 @@ fn write_block(bits: &mut Bits<'_>, block: &Block, bytes: &[u8]) {
     huffman::code_lengths(&mut dist_f[..30], 15, &mut dist);
     let header = Header::new(&litlen, &dist);
     let dynamic = 3 + header.cost() + data_cost(block, &litlen, &dist);
-    let fixed = 3 + data_cost(block, &FIXED_LITLEN_LENS, &FIXED_DIST_LENS);
-    // Header bits, padding, LEN and NLEN per stored block, then the bytes.
-    let pad = u64::from((8 - (bits.n + 3) % 8) % 8);
-    let stored_cost =
-        bytes.len().div_ceil(MAX_STORED).max(1) as u64 * (3 + 32) + pad + 8 * bytes.len() as u64;
     if stored_cost <= dynamic.min(fixed) {
         stored(bits, bytes);
         return;
     }
-    let mut litlen_codes = [0u16; LITLEN_SYMS];
-    let mut dist_codes = [0u16; DIST_SYMS];
     if fixed <= dynamic {
         bits.put(0b010, 3);
-        huffman::codes(&FIXED_LITLEN_LENS, &mut litlen_codes);
-        huffman::codes(&FIXED_DIST_LENS, &mut dist_codes);
-        write_symbols(bits, block, &litlen_codes, &FIXED_LITLEN_LENS, &dist_codes, &FIXED_DIST_LENS);
+        write_symbols(
+            bits,
+            block,
+            &FIXED.0,
+            &FIXED_LITLEN_LENS,
+            &FIXED.1,
+            &FIXED_DIST_LENS,
+        );
     } else {
+        let mut litlen_codes = [0u16; LITLEN_SYMS];
+        let mut dist_codes = [0u16; DIST_SYMS];
         bits.put(0b100, 3);
         header.write(bits);
         huffman::codes(&litlen, &mut litlen_codes);
@@ -666,6 +689,15 @@ fn write_block(bits: &mut Bits<'_>, block: &Block, bytes: &[u8]) {
         write_symbols(bits, block, &litlen_codes, &litlen, &dist_codes, &dist);
     }
 }
+
+/// The fixed code's codes, bit-reversed.
+static FIXED: ([u16; LITLEN_SYMS], [u16; DIST_SYMS]) = {
+    let mut l = [0u16; LITLEN_SYMS];
+    let mut d = [0u16; DIST_SYMS];
+    huffman::codes(&FIXED_LITLEN_LENS, &mut l);
+    huffman::codes(&FIXED_DIST_LENS, &mut d);
+    (l, d)
+};
 
 fn write_symbols(
     bits: &mut Bits<'_>,

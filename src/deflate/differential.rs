@@ -39,7 +39,9 @@ fn corpus(seed: u64, n: usize) -> Vec<Vec<u8>> {
             3 => b"the quick brown fox jumps over the lazy dog "
                 .repeat(next(200) as usize + 1)
                 .to_vec(),
-            4 => (0..next(70_000)).map(|k| (k % 251) as u8 ^ (next(4) as u8)).collect(),
+            4 => (0..next(70_000))
+                .map(|k| (k % 251) as u8 ^ (next(4) as u8))
+                .collect(),
             _ => Vec::new(),
         })
         .collect()
@@ -68,12 +70,7 @@ fn zlib_inflate(d: &mut Decompress, data: &[u8]) -> Result<Vec<u8>, ()> {
 
 /// Ours inflating one message, `split` input bytes per call and output in
 /// pieces of at most `step` bytes, as a streaming receiver does.
-fn ours_inflate(
-    inf: &mut Inflate,
-    data: &[u8],
-    split: usize,
-    step: usize,
-) -> Result<Vec<u8>, ()> {
+fn ours_inflate(inf: &mut Inflate, data: &[u8], split: usize, step: usize) -> Result<Vec<u8>, ()> {
     let mut out = Vec::new();
     let mut src: Vec<u8> = data.to_vec();
     src.extend_from_slice(&TAIL);
@@ -110,7 +107,8 @@ fn zlib_deflate(c: &mut Compress, m: &[u8]) -> Vec<u8> {
             out.reserve(out.capacity());
         }
         let before = c.total_in();
-        c.compress_vec(&m[at..], &mut out, FlushCompress::Sync).unwrap();
+        c.compress_vec(&m[at..], &mut out, FlushCompress::Sync)
+            .unwrap();
         at += (c.total_in() - before) as usize;
         if at == m.len() && out.len() < out.capacity() {
             break;
@@ -259,5 +257,170 @@ proptest! {
             prop_assert_eq!(&zlib_inflate(&mut z, &out).unwrap(), m);
             prop_assert_eq!(&ours_inflate(&mut ours, &out, 5, 333).unwrap(), m);
         }
+    }
+}
+
+/// The benchmark's JSON stream.
+fn json_stream() -> Vec<Vec<u8>> {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let symbols = [
+        "AAPL", "MSFT", "GOOG", "AMZN", "NVDA", "META", "TSLA", "ASML",
+    ];
+    let venues = ["XNAS", "XNYS", "BATS", "ARCX", "IEXG"];
+    (0..1000)
+        .map(|i| {
+            let n_fills = 1 + next(4);
+            let fills: Vec<alloc::string::String> = (0..n_fills)
+                .map(|_| {
+                    alloc::format!(
+                        r#"{{"px":{}.{:04},"qty":{},"venue":"{}","liquidity":"{}"}}"#,
+                        100 + next(900),
+                        next(10_000),
+                        next(5_000),
+                        venues[next(5) as usize],
+                        if next(2) == 0 { "add" } else { "remove" }
+                    )
+                })
+                .collect();
+            alloc::format!(
+                r#"{{"type":"execution","seq":{},"ts":"2026-11-25T14:{:02}:{:02}.{:06}Z","order_id":"ord-{:08x}","symbol":"{}","side":"{}","status":"{}","fills":[{}]}}"#,
+                1_000_000 + i,
+                next(60),
+                next(60),
+                next(1_000_000),
+                next(u64::from(u32::MAX)),
+                symbols[next(8) as usize],
+                if next(2) == 0 { "buy" } else { "sell" },
+                ["partial", "filled", "new"][next(3) as usize],
+                fills.join(",")
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "exploration: cargo test --release -- --ignored explore --nocapture"]
+fn explore() {
+    extern crate std;
+    use std::time::Instant;
+    let msgs = json_stream();
+    let raw: usize = msgs.iter().map(Vec::len).sum();
+    let time = |f: &mut dyn FnMut() -> usize| {
+        let mut best = f64::MAX;
+        let mut r = 0;
+        for _ in 0..7 {
+            let t = Instant::now();
+            r = f();
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        (r, best * 1e3)
+    };
+    for level in [1u32, 6] {
+        let (z, tz) = time(&mut || {
+            let mut c = Compress::new_with_window_bits(Compression::new(level), false, 15);
+            let mut d = Decompress::new(false);
+            let mut n = 0;
+            for m in &msgs {
+                let o = zlib_deflate(&mut c, m);
+                n += o.len();
+                zlib_inflate(&mut d, &o).unwrap();
+            }
+            n
+        });
+        std::println!(
+            "zlib-rs {level}/15: {z} {:.2}% {tz:.2} ms",
+            100.0 * z as f64 / raw as f64
+        );
+        for window in [9u8, 10, 11, 12, 13, 15] {
+            for hash in [window - 2, window - 1, window] {
+                let (o, to) = time(&mut || {
+                    let mut c = Deflater::new(level as u8, window, hash);
+                    let mut d = Inflate::new(window);
+                    let mut n = 0;
+                    let mut out = Vec::new();
+                    let mut back = Vec::new();
+                    for m in &msgs {
+                        out.clear();
+                        c.compress(m, &mut out, true);
+                        n += out.len();
+                        back.clear();
+                        let mut src = out.clone();
+                        src.extend_from_slice(&TAIL);
+                        d.run(&src, &mut back, usize::MAX).unwrap();
+                        assert_eq!(&back, m);
+                    }
+                    n
+                });
+                std::println!(
+                    "ours {level}/{window}/h{hash}: {o} {:.2}% {to:.2} ms ({:.2}x) mem {}",
+                    100.0 * o as f64 / raw as f64,
+                    to / tz,
+                    super::compress::held_memory(window, hash)
+                        + super::inflate::held_memory(window)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "exploration"]
+fn explore_split() {
+    extern crate std;
+    use std::time::Instant;
+    let msgs = json_stream();
+    for (level, window) in [(1u8, 12u8), (6, 12)] {
+        let mut best = (f64::MAX, f64::MAX);
+        for _ in 0..7 {
+            let mut c = Deflater::new(level, window, window);
+            let mut d = Inflate::new(window);
+            let t = Instant::now();
+            let outs: Vec<Vec<u8>> = msgs
+                .iter()
+                .map(|m| {
+                    let mut out = Vec::new();
+                    c.compress(m, &mut out, false);
+                    out
+                })
+                .collect();
+            let tc = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let mut back = Vec::new();
+            for o in &outs {
+                back.clear();
+                d.run(o, &mut back, usize::MAX).unwrap();
+            }
+            let td = t.elapsed().as_secs_f64();
+            best = (best.0.min(tc), best.1.min(td));
+        }
+        let mut bz = (f64::MAX, f64::MAX);
+        for _ in 0..7 {
+            let mut c =
+                Compress::new_with_window_bits(Compression::new(u32::from(level)), false, 15);
+            let mut d = Decompress::new(false);
+            let t = Instant::now();
+            let outs: Vec<Vec<u8>> = msgs.iter().map(|m| zlib_deflate(&mut c, m)).collect();
+            let tc = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            for o in &outs {
+                zlib_inflate(&mut d, o).unwrap();
+            }
+            let td = t.elapsed().as_secs_f64();
+            bz = (bz.0.min(tc), bz.1.min(td));
+        }
+        std::println!(
+            "level {level}: ours compress {:.2} ms inflate {:.2} ms; zlib-rs compress {:.2} inflate {:.2}",
+            best.0 * 1e3,
+            best.1 * 1e3,
+            bz.0 * 1e3,
+            bz.1 * 1e3
+        );
     }
 }

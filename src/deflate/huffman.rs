@@ -201,24 +201,31 @@ fn minimum_redundancy(a: &mut [u32]) {
 }
 
 /// Canonical codes for `lens`, bit-reversed for LSB-first output.
-pub(crate) fn codes(lens: &[u8], codes: &mut [u16]) {
+pub(crate) const fn codes(lens: &[u8], codes: &mut [u16]) {
     let mut count = [0u16; MAX_BITS + 1];
-    for &l in lens {
-        count[l as usize] += 1;
+    let mut i = 0;
+    while i < lens.len() {
+        count[lens[i] as usize] += 1;
+        i += 1;
     }
     count[0] = 0;
     let mut next = [0u16; MAX_BITS + 2];
     let mut code = 0u16;
-    for bits in 1..=MAX_BITS {
+    let mut bits = 1;
+    while bits <= MAX_BITS {
         code = (code + count[bits - 1]) << 1;
         next[bits] = code;
+        bits += 1;
     }
-    for (s, &l) in lens.iter().enumerate() {
+    let mut s = 0;
+    while s < lens.len() {
+        let l = lens[s];
         if l > 0 {
             let c = next[l as usize];
             next[l as usize] += 1;
             codes[s] = c.reverse_bits() >> (16 - l);
         }
+        s += 1;
     }
 }
 

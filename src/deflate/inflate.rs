@@ -39,7 +39,9 @@ enum State {
     DynCounts,
     DynCodeLens,
     DynLens,
-    Codes { fixed: bool },
+    Codes {
+        fixed: bool,
+    },
     End,
 }
 
@@ -78,6 +80,7 @@ pub(crate) struct Inflate {
 }
 
 /// Heap bytes an inflater with this window holds between messages.
+#[cfg(test)]
 pub(crate) fn held_memory(window_bits: u8) -> usize {
     (1 << window_bits) + core::mem::size_of::<Inflate>()
 }
@@ -116,7 +119,10 @@ impl Inflate {
     pub(crate) fn memory(&self) -> usize {
         core::mem::size_of::<Inflate>()
             + self.history.capacity()
-            + self.tables.as_ref().map_or(0, |_| core::mem::size_of::<Tables>())
+            + self
+                .tables
+                .as_ref()
+                .map_or(0, |_| core::mem::size_of::<Tables>())
     }
 
     /// At a block boundary (or after the final block), nothing pending.

@@ -58,7 +58,10 @@ impl DeflateConfig {
         let params = Params {
             server_no_context_takeover: raw.server_no_context_takeover
                 || self.server_no_context_takeover,
-            client_no_context_takeover: self.client_no_context_takeover,
+            // A client whose window cannot be limited keeps no context, so
+            // its window costs memory only while a message is inflated.
+            client_no_context_takeover: self.client_no_context_takeover
+                || (raw.client_max_window_bits.is_none() && self.client_max_window_bits < 15),
             server_max_window_bits: server_bits,
             client_max_window_bits: client_bits,
         };
@@ -242,10 +245,13 @@ mod tests {
                 "permessage-deflate; bogus, permessage-deflate; server_max_window_bits=10; client_max_window_bits",
             ))
             .unwrap();
-        assert_eq!(answer, "permessage-deflate; server_max_window_bits=10");
+        assert_eq!(
+            answer,
+            "permessage-deflate; server_max_window_bits=10; client_max_window_bits=12"
+        );
         assert_eq!(
             (p.server_max_window_bits, p.client_max_window_bits),
-            (10, 15)
+            (10, 12)
         );
     }
 }
