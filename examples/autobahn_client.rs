@@ -5,12 +5,20 @@
 //! ```text
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 [AGENT]
 //! ```
+//!
+//! `WSMACHINE_DEFLATE_MEMORY` and `WSMACHINE_DEFLATE_LEVEL` pick the
+//! permessage-deflate preset, as for `echo_server`.
 
+#[path = "support/env.rs"]
+mod env;
+
+use wsmachine::ClientRequest;
 use wsmachine::blocking::{Error, WebSocket};
 
 /// Runs one connection, echoing messages; returns the first text message.
 fn run(base: &str, path: &str) -> Result<Option<String>, Error> {
-    let (mut ws, _) = WebSocket::connect(&format!("{base}{path}"))?;
+    let request = ClientRequest::new(&format!("{base}{path}"))?;
+    let (mut ws, _) = WebSocket::connect_with(&request, env::config())?;
     let mut first = None;
     loop {
         match ws.read() {

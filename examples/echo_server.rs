@@ -5,7 +5,14 @@
 //! ```text
 //! cargo run --release --example echo_server            # ws://127.0.0.1:9001
 //! cargo run --release --example echo_server -- 0.0.0.0:8080
+//! WSMACHINE_DEFLATE_MEMORY=tiny cargo run --release --example echo_server
 //! ```
+//!
+//! `WSMACHINE_DEFLATE_MEMORY` (`tiny`, `small`, `medium`, `large`) and
+//! `WSMACHINE_DEFLATE_LEVEL` (0–9) pick the permessage-deflate preset.
+
+#[path = "support/env.rs"]
+mod env;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -26,7 +33,7 @@ fn main() -> io::Result<()> {
     let listener = TcpListener::bind(&addr)?;
     let local = listener.local_addr()?;
     eprintln!("echo server listening on ws://{local} (open http://{local}/ in a browser)");
-    let config = Arc::new(Config::default());
+    let config = Arc::new(env::config());
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(s) => s,

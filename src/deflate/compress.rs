@@ -211,6 +211,15 @@ impl Deflater {
         self.pos = 0;
     }
 
+    /// Forgets the history but keeps the allocations (for measurements).
+    #[cfg(test)]
+    pub(crate) fn reset(&mut self) {
+        self.history.clear();
+        self.prev.fill(0);
+        self.head.fill(0);
+        self.pos = 0;
+    }
+
     fn window(&self) -> usize {
         1 << self.window_bits
     }

@@ -424,3 +424,39 @@ fn explore_split() {
         );
     }
 }
+
+#[test]
+#[ignore = "exploration"]
+fn explore_no_takeover() {
+    extern crate std;
+    use std::time::Instant;
+    let msgs = json_stream();
+    for (level, window) in [(1u8, 12u8), (6, 12), (6, 15)] {
+        let mut best = [f64::MAX; 3];
+        let mut sizes = [0usize; 3];
+        for _ in 0..9 {
+            for (k, mode) in ["takeover", "fresh state per message", "reset"].iter().enumerate() {
+                let mut c = Deflater::new(level, window, window);
+                let t = Instant::now();
+                let mut n = 0;
+                for m in &msgs {
+                    let mut out = Vec::with_capacity(m.len() / 2 + 64);
+                    c.compress(m, &mut out, true);
+                    n += out.len();
+                    if k == 1 {
+                        c.release();
+                    } else if k == 2 {
+                        c.reset();
+                    }
+                }
+                best[k] = best[k].min(t.elapsed().as_secs_f64());
+                sizes[k] = n;
+                let _ = mode;
+            }
+        }
+        std::println!(
+            "level {level}/{window}: takeover {:.2} ms ({} B), fresh state per message {:.2} ms ({} B), reused state {:.2} ms",
+            best[0] * 1e3, sizes[0], best[1] * 1e3, sizes[1], best[2] * 1e3
+        );
+    }
+}
