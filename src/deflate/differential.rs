@@ -435,7 +435,10 @@ fn explore_no_takeover() {
         let mut best = [f64::MAX; 3];
         let mut sizes = [0usize; 3];
         for _ in 0..9 {
-            for (k, mode) in ["takeover", "fresh state per message", "reset"].iter().enumerate() {
+            for (k, mode) in ["takeover", "fresh state per message", "reset"]
+                .iter()
+                .enumerate()
+            {
                 let mut c = Deflater::new(level, window, window);
                 let t = Instant::now();
                 let mut n = 0;
@@ -456,7 +459,11 @@ fn explore_no_takeover() {
         }
         std::println!(
             "level {level}/{window}: takeover {:.2} ms ({} B), fresh state per message {:.2} ms ({} B), reused state {:.2} ms",
-            best[0] * 1e3, sizes[0], best[1] * 1e3, sizes[1], best[2] * 1e3
+            best[0] * 1e3,
+            sizes[0],
+            best[1] * 1e3,
+            sizes[1],
+            best[2] * 1e3
         );
     }
 }
