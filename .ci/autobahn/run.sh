@@ -5,8 +5,12 @@
 #   .ci/autobahn/run.sh           cases 1-10 and a subset of 12.x/13.x
 #   .ci/autobahn/run.sh full      every case, 1-13 (about an hour)
 #   .ci/autobahn/run.sh [full] server|client   one role only
+#   .ci/autobahn/run.sh [full] c-server        the C echo server (examples/c)
+#   .ci/autobahn/run.sh c-valgrind             the C echo server under valgrind,
+#                                              a short selection; fails on any
+#                                              leak or invalid access
 #
-# Reports go to target/autobahn/{server,client}/index.html.
+# Reports go to target/autobahn/<role>/index.html.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -15,14 +19,23 @@ roles=()
 for arg in "$@"; do
   case "$arg" in
     full) suffix="-full" ;;
-    server|client) roles+=("$arg") ;;
-    *) echo "usage: $0 [full] [server|client]" >&2; exit 2 ;;
+    server|client|c-server|c-valgrind) roles+=("$arg") ;;
+    *) echo "usage: $0 [full] [server|client|c-server|c-valgrind]..." >&2; exit 2 ;;
   esac
 done
 [ ${#roles[@]} -gt 0 ] || roles=(server client)
 
 wstest="$(.ci/autobahn/setup-wstest.sh | tail -n 1)"
-cargo build --release --examples --quiet
+for role in "${roles[@]}"; do
+  case "$role" in
+    server|client) cargo build --release --examples --quiet; break ;;
+  esac
+done
+for role in "${roles[@]}"; do
+  case "$role" in
+    c-*) .ci/c/build.sh; break ;;
+  esac
+done
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -48,6 +61,37 @@ for role in "${roles[@]}"; do
     pids+=($!)
     wait_for_port 9002
     "$wstest" -m fuzzingclient -s ".ci/autobahn/fuzzingclient$suffix.json" >"$log" 2>&1
+  elif [ "$role" = c-server ]; then
+    echo "autobahn: the C echo server as server (fuzzingclient)"
+    config=".ci/autobahn/fuzzingclient-c.json"
+    if [ -n "$suffix" ]; then
+      # Every case: the Rust server's full list, pointed at the C server.
+      config="target/autobahn/fuzzingclient-c-full.json"
+      sed -e 's#127.0.0.1:9002#127.0.0.1:9008#' -e 's#autobahn/server#autobahn/c-server#' \
+        -e 's#"wsmachine"#"wsmachine-c"#' .ci/autobahn/fuzzingclient-full.json >"$config"
+    fi
+    target/c/echo_server 9008 >"target/autobahn/c-echo_server.log" 2>&1 &
+    pids+=($!)
+    wait_for_port 9008
+    "$wstest" -m fuzzingclient -s "$config" >"$log" 2>&1
+  elif [ "$role" = c-valgrind ]; then
+    echo "autobahn: the C echo server under valgrind (fuzzingclient, short selection)"
+    valgrind --error-exitcode=1 --leak-check=full --log-file="target/autobahn/c-valgrind.vg" \
+      target/c/echo_server 9009 >"target/autobahn/c-valgrind-echo_server.log" 2>&1 &
+    vg=$!
+    pids+=("$vg")
+    wait_for_port 9009
+    "$wstest" -m fuzzingclient -s .ci/autobahn/fuzzingclient-c-valgrind.json >"$log" 2>&1
+    # A clean exit (SIGTERM closes every connection and frees everything)
+    # lets valgrind check for leaks.
+    kill -TERM "$vg"
+    if wait "$vg"; then
+      grep -E "ERROR SUMMARY|in use at exit|All heap blocks" target/autobahn/c-valgrind.vg | sed 's/^==[0-9]*== */valgrind: /'
+    else
+      echo "valgrind: errors or leaks (target/autobahn/c-valgrind.vg):"
+      cat target/autobahn/c-valgrind.vg
+      status=1
+    fi
   else
     echo "autobahn: wsmachine as client (fuzzingserver)"
     "$wstest" -m fuzzingserver -s ".ci/autobahn/fuzzingserver$suffix.json" -u 0 >"$log" 2>&1 &

@@ -405,3 +405,32 @@ mod tests {
         assert_eq!(c_string("a\0b".into()).to_str(), Ok("a\u{FFFD}b"));
     }
 }
+
+#[cfg(test)]
+mod docs {
+    use super::*;
+
+    /// `docs/c-api.md` lists every code with its name, and nothing else.
+    #[test]
+    fn the_error_table_in_the_guide_is_complete() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/c-api.md");
+        let Ok(guide) = std::fs::read_to_string(path) else {
+            // A packaged crate has no repository around it.
+            return;
+        };
+        let rows: Vec<(c_int, String)> = guide
+            .lines()
+            .filter_map(|l| {
+                let mut cells = l.split('|').map(str::trim).skip(1);
+                let code = cells.next()?.parse().ok()?;
+                let name = cells.next()?.trim_matches('`');
+                name.starts_with("WSM_").then(|| (code, name.to_string()))
+            })
+            .collect();
+        let names: Vec<(c_int, String)> = NAMES
+            .iter()
+            .map(|(c, n)| (*c, n.to_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(rows, names);
+    }
+}
