@@ -238,6 +238,11 @@ typedef uint32_t wsm_delivery;
 // application.
 typedef uint32_t wsm_origin_policy;
 
+// How much memory permessage-deflate may use per connection and direction
+// (`wsm_config.deflate_memory`): the window and hash sizes of the
+// compressor, and the window a peer is asked to use.
+typedef uint32_t wsm_deflate_memory;
+
 // Configuration of a connection: every limit, timer and policy. Fill it
 // with `wsm_config_default`, change what you need, pass it to a `*_new`
 // function (which copies it; the struct and the strings it points to may
@@ -294,9 +299,13 @@ typedef struct wsm_config {
     bool deflate;
     // Compression level, 0-9 (default 6).
     uint32_t deflate_level;
-    // The largest window the server compresses with, 8-15 (default 15).
+    // A `WSM_DEFLATE_MEMORY_*` preset (default `WSM_DEFLATE_MEMORY_SMALL`).
+    wsm_deflate_memory deflate_memory;
+    // The largest window the server compresses with, 8-15; 0 (the
+    // default) takes it from `deflate_memory`.
     uint8_t deflate_server_max_window_bits;
-    // The largest window the client compresses with, 8-15 (default 15).
+    // The largest window the client compresses with, 8-15; 0 (the
+    // default) takes it from `deflate_memory`.
     uint8_t deflate_client_max_window_bits;
     // The server resets its compressor after every message (default
     // false).
@@ -548,6 +557,18 @@ typedef uint32_t wsm_state;
 // No `Origin`, or one equal (ASCII case-insensitively) to an entry of
 // `wsm_config.origin_allow_list`, e.g. `"https://example.com"`.
 #define WSM_ORIGIN_ALLOW_LIST 2
+
+// 1 KiB windows (about 5 KiB of state): very many mostly idle connections.
+#define WSM_DEFLATE_MEMORY_TINY 0
+
+// 4 KiB windows (about 24 KiB of state), the default.
+#define WSM_DEFLATE_MEMORY_SMALL 1
+
+// 8 KiB windows (about 48 KiB of state).
+#define WSM_DEFLATE_MEMORY_MEDIUM 2
+
+// 32 KiB windows (about 192 KiB of state), the largest DEFLATE has.
+#define WSM_DEFLATE_MEMORY_LARGE 3
 
 #ifdef __cplusplus
 extern "C" {

@@ -9,7 +9,7 @@ use std::vec::Vec;
 use core::ffi::c_char;
 use core::time::Duration;
 
-use wsmachine::deflate::DeflateConfig;
+use wsmachine::deflate::{DeflateConfig, Memory};
 use wsmachine::handshake::HandshakeError;
 use wsmachine::{
     Accept, Agreement, Bytes, ClientRequest, CloseCode, Config, Connection, Delivery, Error, Event,
@@ -270,8 +270,14 @@ pub(crate) fn default_config() -> wsm_config {
         // `DeflateConfig` keeps its fields private; `tests::defaults_match_the_core`
         // checks that these are its defaults.
         deflate_level: 6,
-        deflate_server_max_window_bits: 15,
-        deflate_client_max_window_bits: 15,
+        deflate_memory: match Memory::default() {
+            Memory::Tiny => WSM_DEFLATE_MEMORY_TINY,
+            Memory::Medium => WSM_DEFLATE_MEMORY_MEDIUM,
+            Memory::Large => WSM_DEFLATE_MEMORY_LARGE,
+            _ => WSM_DEFLATE_MEMORY_SMALL,
+        },
+        deflate_server_max_window_bits: 0,
+        deflate_client_max_window_bits: 0,
         deflate_server_no_context_takeover: false,
         deflate_client_no_context_takeover: false,
         deflate_min_size: 32,
@@ -289,6 +295,20 @@ pub(crate) fn deflate_config(c: &wsm_config) -> Result<Option<DeflateConfig>, Fa
             c.deflate_level
         )));
     }
+    let memory = match c.deflate_memory {
+        WSM_DEFLATE_MEMORY_TINY => Memory::Tiny,
+        WSM_DEFLATE_MEMORY_SMALL => Memory::Small,
+        WSM_DEFLATE_MEMORY_MEDIUM => Memory::Medium,
+        WSM_DEFLATE_MEMORY_LARGE => Memory::Large,
+        other => return Err(Fail::invalid(format!("deflate_memory {other} is unknown"))),
+    };
+    let mut deflate = DeflateConfig::new()
+        .memory(memory)
+        .level(c.deflate_level)
+        .server_no_context_takeover(c.deflate_server_no_context_takeover)
+        .client_no_context_takeover(c.deflate_client_no_context_takeover)
+        .min_size(c.deflate_min_size);
+    // 0: the preset's window.
     for (name, bits) in [
         (
             "deflate_server_max_window_bits",
@@ -299,19 +319,17 @@ pub(crate) fn deflate_config(c: &wsm_config) -> Result<Option<DeflateConfig>, Fa
             c.deflate_client_max_window_bits,
         ),
     ] {
-        if !(8..=15).contains(&bits) {
-            return Err(Fail::invalid(format!("{name} {bits} is not 8-15")));
+        if bits != 0 && !(8..=15).contains(&bits) {
+            return Err(Fail::invalid(format!("{name} {bits} is not 8-15 (or 0)")));
         }
     }
-    Ok(Some(
-        DeflateConfig::new()
-            .level(c.deflate_level)
-            .server_max_window_bits(c.deflate_server_max_window_bits)
-            .client_max_window_bits(c.deflate_client_max_window_bits)
-            .server_no_context_takeover(c.deflate_server_no_context_takeover)
-            .client_no_context_takeover(c.deflate_client_no_context_takeover)
-            .min_size(c.deflate_min_size),
-    ))
+    if c.deflate_server_max_window_bits != 0 {
+        deflate = deflate.server_max_window_bits(c.deflate_server_max_window_bits);
+    }
+    if c.deflate_client_max_window_bits != 0 {
+        deflate = deflate.client_max_window_bits(c.deflate_client_max_window_bits);
+    }
+    Ok(Some(deflate))
 }
 
 /// A core configuration from a C one (`allow_list`: the strings of
@@ -769,6 +787,27 @@ mod tests {
         assert_eq!(back.keepalive, core.keepalive);
         assert_eq!(back.deflate, core.deflate);
         assert_eq!(deflate_config(&c).unwrap(), Some(DeflateConfig::default()));
+        // A preset sets the windows unless they are given.
+        let large = wsm_config {
+            deflate_memory: WSM_DEFLATE_MEMORY_LARGE,
+            ..c
+        };
+        assert_eq!(
+            deflate_config(&large).unwrap(),
+            Some(DeflateConfig::new().memory(Memory::Large))
+        );
+        let nine = wsm_config {
+            deflate_client_max_window_bits: 9,
+            ..large
+        };
+        assert_eq!(
+            deflate_config(&nine).unwrap(),
+            Some(
+                DeflateConfig::new()
+                    .memory(Memory::Large)
+                    .client_max_window_bits(9)
+            )
+        );
     }
 
     #[test]
@@ -802,6 +841,10 @@ mod tests {
             },
             wsm_config {
                 deflate_server_max_window_bits: 16,
+                ..base
+            },
+            wsm_config {
+                deflate_memory: 4,
                 ..base
             },
         ];

@@ -75,6 +75,19 @@ pub const WSM_ORIGIN_SAME_HOST: wsm_origin_policy = 1;
 /// `wsm_config.origin_allow_list`, e.g. `"https://example.com"`.
 pub const WSM_ORIGIN_ALLOW_LIST: wsm_origin_policy = 2;
 
+/// How much memory permessage-deflate may use per connection and direction
+/// (`wsm_config.deflate_memory`): the window and hash sizes of the
+/// compressor, and the window a peer is asked to use.
+pub type wsm_deflate_memory = u32;
+/// 1 KiB windows (about 5 KiB of state): very many mostly idle connections.
+pub const WSM_DEFLATE_MEMORY_TINY: wsm_deflate_memory = 0;
+/// 4 KiB windows (about 24 KiB of state), the default.
+pub const WSM_DEFLATE_MEMORY_SMALL: wsm_deflate_memory = 1;
+/// 8 KiB windows (about 48 KiB of state).
+pub const WSM_DEFLATE_MEMORY_MEDIUM: wsm_deflate_memory = 2;
+/// 32 KiB windows (about 192 KiB of state), the largest DEFLATE has.
+pub const WSM_DEFLATE_MEMORY_LARGE: wsm_deflate_memory = 3;
+
 /// `wsm_accept` flag: decline permessage-deflate even if offered.
 pub const WSM_ACCEPT_NO_COMPRESSION: u32 = 1;
 
@@ -353,9 +366,13 @@ pub struct wsm_config {
     pub deflate: bool,
     /// Compression level, 0-9 (default 6).
     pub deflate_level: u32,
-    /// The largest window the server compresses with, 8-15 (default 15).
+    /// A `WSM_DEFLATE_MEMORY_*` preset (default `WSM_DEFLATE_MEMORY_SMALL`).
+    pub deflate_memory: wsm_deflate_memory,
+    /// The largest window the server compresses with, 8-15; 0 (the
+    /// default) takes it from `deflate_memory`.
     pub deflate_server_max_window_bits: u8,
-    /// The largest window the client compresses with, 8-15 (default 15).
+    /// The largest window the client compresses with, 8-15; 0 (the
+    /// default) takes it from `deflate_memory`.
     pub deflate_client_max_window_bits: u8,
     /// The server resets its compressor after every message (default
     /// false).

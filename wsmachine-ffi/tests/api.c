@@ -120,6 +120,8 @@ static void configs(void) {
     CHECK(config.close_timeout_ns == 5000000000u);
     CHECK(config.keepalive_interval_ns == 0);
     CHECK(config.deflate && config.auto_pong);
+    CHECK(config.deflate_memory == WSM_DEFLATE_MEMORY_SMALL);
+    CHECK(config.deflate_server_max_window_bits == 0); /* from the preset */
 
     wsm_conn *c = (wsm_conn *)&config; /* must be overwritten with NULL */
     FAILS(WSM_ERR_NULL_ARGUMENT, wsm_server_new(NULL, NULL));
@@ -142,6 +144,9 @@ static void configs(void) {
     FAILS(WSM_ERR_INVALID_ARGUMENT, wsm_server_new(&bad, &c));
     bad = config;
     bad.deflate_server_max_window_bits = 16;
+    FAILS(WSM_ERR_INVALID_ARGUMENT, wsm_server_new(&bad, &c));
+    bad = config;
+    bad.deflate_memory = 9;
     FAILS(WSM_ERR_INVALID_ARGUMENT, wsm_server_new(&bad, &c));
     bad = config;
     bad.origin_policy = WSM_ORIGIN_ALLOW_LIST;
