@@ -117,11 +117,23 @@ fn close_frame(f: &WireFrame) -> (u16, Vec<u8>) {
     )
 }
 
+/// The configuration with permessage-deflate off (when compiled in).
+fn without_deflate(config: Config) -> Config {
+    #[cfg(feature = "deflate")]
+    return config.deflate(None);
+    #[cfg(not(feature = "deflate"))]
+    config
+}
+
 #[test]
 fn both_roles_exchange_messages_pings_and_a_clean_close() {
     let big: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
     let (addr, server) = serve(Config::default(), |mut ws| {
-        assert!(ws.connection().extensions().is_some(), "deflate agreed");
+        assert_eq!(
+            ws.connection().extensions().is_some(),
+            cfg!(feature = "deflate"),
+            "deflate agreed when compiled in"
+        );
         loop {
             match ws.read() {
                 Ok(m) => ws.send(m).unwrap(),
@@ -324,7 +336,7 @@ fn a_peer_that_never_answers_our_close_is_given_up_on() {
 
 #[test]
 fn a_peer_that_never_reads_meets_the_write_timeout() {
-    let (addr, server) = serve(Config::new().deflate(None), |mut ws| {
+    let (addr, server) = serve(without_deflate(Config::new()), |mut ws| {
         ws.set_write_timeout(Some(Duration::from_millis(200)));
         let started = Instant::now();
         let mut result = Ok(());
@@ -357,7 +369,7 @@ fn a_peer_that_never_reads_meets_the_write_timeout() {
 // timeout bounds it, whatever the write timeout.
 #[test]
 fn a_peer_that_never_reads_meets_the_close_timeout() {
-    let (addr, server) = serve(short_config().deflate(None), |mut ws| {
+    let (addr, server) = serve(without_deflate(short_config()), |mut ws| {
         ws.set_write_timeout(None);
         ws.write(vec![7u8; 16 << 20]).unwrap();
         let started = Instant::now();
