@@ -3,9 +3,10 @@
 //! matching by level, and dynamic, fixed or stored blocks, whichever is
 //! smallest. Every call ends with a sync flush, as RFC 7692 needs.
 //!
-//! Held between messages: the last `2^window_bits` bytes (history), one
-//! chain link per history byte and the hash table heads, both 16-bit
-//! positions. Positions are kept modulo 2^16 and every candidate match is
+//! Held between messages: a window buffer (the last `2^window_bits` bytes
+//! and room for half a window of new input, so that it slides only every
+//! so often), one chain link per window byte and the hash table heads, both
+//! 16-bit positions. Positions are kept modulo 2^16 and every candidate match is
 //! verified against the bytes, so stale entries only cost a comparison and
 //! nothing needs rescanning as the window moves.
 
@@ -19,8 +20,6 @@ use super::huffman::{
 
 const MIN_MATCH: usize = 3;
 const MAX_MATCH: usize = 258;
-/// Input bytes handled per pass over the working buffer.
-const SEGMENT: usize = 32 << 10;
 /// Symbols per block at most.
 const BLOCK_SYMBOLS: usize = 16 << 10;
 /// The most a stored block holds.
@@ -66,7 +65,13 @@ fn effort(level: u8) -> Effort {
 #[cfg(test)]
 pub(crate) fn held_memory(window_bits: u8, hash_bits: u8) -> usize {
     let window = 1usize << window_bits;
-    window + 2 * window + (2usize << hash_bits)
+    buffer_len(window) + 2 * window + (2usize << hash_bits)
+}
+
+/// The window buffer: the window plus room for new input (half a window,
+/// and at least a few matches' worth so that every pass makes progress).
+fn buffer_len(window: usize) -> usize {
+    window + (window / 2).max(4 * MAX_MATCH)
 }
 
 /// The compressor's state that carries over between messages.
@@ -101,6 +106,8 @@ struct Block {
     dist: [u32; DIST_SYMS],
     /// Input bytes the block covers.
     bytes: usize,
+    /// What the symbols cost with the fixed code, in bits.
+    fixed_bits: u64,
 }
 
 impl Block {
@@ -110,6 +117,7 @@ impl Block {
             litlen: [0; LITLEN_SYMS],
             dist: [0; DIST_SYMS],
             bytes: 0,
+            fixed_bits: 0,
         }
     }
 
@@ -121,6 +129,7 @@ impl Block {
         });
         self.litlen[b as usize] += 1;
         self.bytes += 1;
+        self.fixed_bits += u64::from(FIXED_LITLEN_LENS[b as usize]);
     }
 
     #[inline(always)]
@@ -129,9 +138,13 @@ impl Block {
             value: len as u16,
             dist: dist as u16,
         });
-        self.litlen[257 + LEN_SYM[len - MIN_MATCH] as usize] += 1;
-        self.dist[huffman::dist_sym(dist as u32)] += 1;
+        let ls = LEN_SYM[len - MIN_MATCH] as usize;
+        let ds = huffman::dist_sym(dist as u32);
+        self.litlen[257 + ls] += 1;
+        self.dist[ds] += 1;
         self.bytes += len;
+        self.fixed_bits +=
+            u64::from(FIXED_LITLEN_LENS[257 + ls] + LEN_EXTRA[ls] + 5 + DIST_EXTRA[ds]);
     }
 
     fn clear(&mut self) {
@@ -139,6 +152,7 @@ impl Block {
         self.litlen = [0; LITLEN_SYMS];
         self.dist = [0; DIST_SYMS];
         self.bytes = 0;
+        self.fixed_bits = 0;
     }
 }
 
@@ -230,7 +244,7 @@ impl Deflater {
     pub(crate) fn compress(&mut self, input: &[u8], out: &mut Vec<u8>, strip_tail: bool) {
         let w = self.window();
         if self.level > 0 && !input.is_empty() && self.head.is_empty() {
-            self.history = Vec::with_capacity(w);
+            self.history = Vec::with_capacity(buffer_len(w));
             self.prev = vec![0; w];
             self.head = vec![0; 1 << self.hash_bits];
         }
@@ -250,23 +264,21 @@ impl Deflater {
 
     fn lz77(&mut self, input: &[u8], bits: &mut Bits<'_>) {
         let w = self.window();
+        let cap = self.history.capacity();
         let e = effort(self.level);
         let mut block = Block::new(BLOCK_SYMBOLS.min(input.len() + 1));
-        // The working buffer: history, then the input a segment at a time
-        // with a match's worth of lookahead.
-        let seg = SEGMENT.max(w);
-        let mut work: Vec<u8> =
-            Vec::with_capacity(self.history.len() + input.len().min(seg + MAX_MATCH));
-        work.extend_from_slice(&self.history);
+        // The window buffer: history, then the input as it fits, with a
+        // match's worth of lookahead; it slides only when full, so small
+        // messages are appended without moving the history.
+        let mut work = core::mem::take(&mut self.history);
         // Absolute position (mod 2^16) of work[0].
-        let mut base = self.pos.wrapping_sub(self.history.len() as u16);
+        let mut base = self.pos.wrapping_sub(work.len() as u16);
         let mut cursor = work.len();
         let mut fed = 0;
         let mut block_start = 0;
         let mut lazy = Lazy::default();
         loop {
-            let want = (cursor + seg + MAX_MATCH).saturating_sub(work.len());
-            let take = want.min(input.len() - fed);
+            let take = (cap - work.len()).min(input.len() - fed);
             work.extend_from_slice(&input[fed..fed + take]);
             fed += take;
             let last = fed == input.len();
@@ -306,16 +318,22 @@ impl Deflater {
         }
         let bytes = &input[block_start..block_start + block.bytes];
         write_block(bits, &block, bytes, self.level <= 1);
-        // Keep the last window of bytes.
-        let keep = work.len().min(w);
-        self.history.clear();
-        self.history.extend_from_slice(&work[work.len() - keep..]);
+        // Make room for the next message if the buffer is nearly full.
+        if work.len() > w && cap - work.len() < MAX_MATCH {
+            let drop = work.len() - w;
+            work.copy_within(drop.., 0);
+            work.truncate(w);
+        }
+        self.history = work;
         self.pos = self.pos.wrapping_add(input.len() as u16);
     }
 
     #[inline(always)]
     fn hash(&self, work: &[u8], i: usize) -> usize {
-        let v = u32::from(work[i]) | u32::from(work[i + 1]) << 8 | u32::from(work[i + 2]) << 16;
+        let v = match work.get(i..i + 4) {
+            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], 0]),
+            None => u32::from(work[i]) | u32::from(work[i + 1]) << 8 | u32::from(work[i + 2]) << 16,
+        };
         (v.wrapping_mul(0x9E37_79B1) >> (32 - u32::from(self.hash_bits))) as usize
     }
 
@@ -648,7 +666,12 @@ fn write_block(bits: &mut Bits<'_>, block: &Block, bytes: &[u8], fast: bool) {
     let pad = u64::from((8 - (bits.n + 3) % 8) % 8);
     let stored_cost =
         bytes.len().div_ceil(MAX_STORED).max(1) as u64 * (3 + 32) + pad + 8 * bytes.len() as u64;
-    let fixed = 3 + data_cost(block, &FIXED_LITLEN_LENS, &FIXED_DIST_LENS);
+    // Header, symbols, end of block.
+    let fixed = 3 + block.fixed_bits + u64::from(FIXED_LITLEN_LENS[256]);
+    debug_assert_eq!(
+        fixed,
+        3 + data_cost(block, &FIXED_LITLEN_LENS, &FIXED_DIST_LENS)
+    );
     if fast {
         if stored_cost <= fixed {
             stored(bits, bytes);

@@ -399,7 +399,7 @@ impl Inflate {
     }
 
     /// Decodes symbols until the end of the block (`None`), or returns why
-    /// it stopped.
+    /// it stopped. The bit buffer lives in locals while it runs.
     #[allow(clippy::too_many_arguments, reason = "the decoder's hot loop")]
     #[inline(always)]
     fn codes(
@@ -413,67 +413,94 @@ impl Inflate {
         cap: usize,
     ) -> Result<Option<Halt>, Invalid> {
         let window = 1usize << self.window_bits;
-        loop {
+        let (mut bb, mut nb, mut p) = (self.bitbuf, self.nbits, *ip);
+        let result = loop {
             while self.copy_len > 0 {
                 let r = room(out, cap);
                 if r == 0 {
-                    return Ok(Some(Halt::Full));
+                    break;
                 }
                 let n = self.copy_len.min(r);
                 self.copy(out, before, n);
                 self.copy_len -= n;
             }
-            self.refill(input, ip);
-            let (sym, len) = match litlen.decode(self.bitbuf, self.nbits) {
+            if self.copy_len > 0 {
+                break Ok(Some(Halt::Full));
+            }
+            if nb <= 56 {
+                if let Some(chunk) = input.get(p..p + 8) {
+                    let v = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+                    bb |= v << nb;
+                    let k = (63 - nb) >> 3;
+                    p += k as usize;
+                    nb += 8 * k;
+                    bb &= (1u64 << nb) - 1;
+                } else {
+                    while nb <= 56 && p < input.len() {
+                        bb |= u64::from(input[p]) << nb;
+                        p += 1;
+                        nb += 8;
+                    }
+                }
+            }
+            let (sym, len) = match litlen.decode(bb, nb) {
                 Decoded::Sym(s, l) => (s as usize, l),
-                Decoded::Short => return Ok(Some(Halt::Input)),
-                Decoded::Invalid => return Err(Invalid),
+                Decoded::Short => break Ok(Some(Halt::Input)),
+                Decoded::Invalid => break Err(Invalid),
             };
             if sym < 256 {
                 if out.len() < out.capacity().min(cap) || room(out, cap) > 0 {
-                    self.drop_bits(len);
+                    bb >>= len;
+                    nb -= len;
                     out.push(sym as u8);
                     continue;
                 }
-                return Ok(Some(Halt::Full));
+                break Ok(Some(Halt::Full));
             }
             if sym == 256 {
-                self.drop_bits(len);
-                return Ok(None);
+                bb >>= len;
+                nb -= len;
+                break Ok(None);
             }
             let ls = sym - 257;
             if ls >= 29 {
-                return Err(Invalid);
+                break Err(Invalid);
             }
             let lextra = u32::from(LEN_EXTRA[ls]);
             let used = len + lextra;
-            if self.nbits < used {
-                return Ok(Some(Halt::Input));
+            if nb < used {
+                break Ok(Some(Halt::Input));
             }
-            let length = usize::from(LEN_BASE[ls])
-                + ((self.bitbuf >> len) as usize & ((1usize << lextra) - 1));
-            let rest = self.bitbuf >> used;
-            let (ds, dlen) = match dist.decode(rest, self.nbits - used) {
+            let length =
+                usize::from(LEN_BASE[ls]) + ((bb >> len) as usize & ((1usize << lextra) - 1));
+            let rest = bb >> used;
+            let (ds, dlen) = match dist.decode(rest, nb - used) {
                 Decoded::Sym(s, l) => (s as usize, l),
-                Decoded::Short => return Ok(Some(Halt::Input)),
-                Decoded::Invalid => return Err(Invalid),
+                Decoded::Short => break Ok(Some(Halt::Input)),
+                Decoded::Invalid => break Err(Invalid),
             };
             if ds >= 30 {
-                return Err(Invalid);
+                break Err(Invalid);
             }
             let dextra = u32::from(DIST_EXTRA[ds]);
-            if self.nbits < used + dlen + dextra {
-                return Ok(Some(Halt::Input));
+            if nb < used + dlen + dextra {
+                break Ok(Some(Halt::Input));
             }
             let distance =
                 usize::from(DIST_BASE[ds]) + ((rest >> dlen) as usize & ((1usize << dextra) - 1));
             if distance > window || distance > self.filled + (out.len() - before) {
-                return Err(Invalid);
+                break Err(Invalid);
             }
-            self.drop_bits(used + dlen + dextra);
+            let n = used + dlen + dextra;
+            bb >>= n;
+            nb -= n;
             self.copy_len = length;
             self.copy_dist = distance;
-        }
+        };
+        self.bitbuf = bb;
+        self.nbits = nb;
+        *ip = p;
+        result
     }
 
     /// Copies `n` bytes of the pending match to `out`.
