@@ -19,7 +19,7 @@
 //! crate's own (pure Rust, no dependency): its compressor holds the window
 //! (`2^bits` bytes), one 16-bit chain link per window byte and a 16-bit
 //! hash table; its inflater holds the peer's window and decoding tables
-//! only while it decodes. [`Memory::Small`], the default, holds 24.3 KiB per
+//! only while it decodes. [`Memory::Small`], the default, holds 26.3 KiB per
 //! connection with context takeover both ways, half what python websockets'
 //! default holds, for slightly smaller output on JSON.
 //!
@@ -61,17 +61,17 @@ pub const EXTENSION_NAME: &str = "permessage-deflate";
 ///
 /// | preset | windows | compression state | JSON on the wire |
 /// |---|---|---|---|
-/// | `Tiny` | 10 bits (1 KiB) | 5.3 KiB | 27 % |
-/// | `Small` (default) | 12 bits (4 KiB) | 24.3 KiB | 23.5 % |
-/// | `Medium` | 13 bits (8 KiB) | 48.3 KiB | 22.9 % |
-/// | `Large` | 15 bits (32 KiB) | 192 KiB | 21.4 % |
+/// | `Tiny` | 10 bits (1 KiB) | 6.3 KiB | 26.9 % |
+/// | `Small` (default) | 12 bits (4 KiB) | 26.3 KiB | 23.5 % |
+/// | `Medium` | 13 bits (8 KiB) | 52.3 KiB | 22.9 % |
+/// | `Large` | 15 bits (32 KiB) | 208 KiB | 21.4 % |
 ///
 /// python websockets' default (12-bit windows, zlib memory level 5) holds
-/// 49 KiB per connection for 23.6 %.
+/// 49.3 KiB per connection for 23.6 %.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Memory {
-    /// 1 KiB windows: for very many mostly idle connections.
+    /// 1 KiB windows: for very many connections.
     Tiny,
     /// 4 KiB windows (the default).
     #[default]
@@ -100,7 +100,7 @@ impl Memory {
 /// use wsmachine::Config;
 /// use wsmachine::deflate::{DeflateConfig, Memory};
 ///
-/// // A server with very many connections: about 5 KiB each.
+/// // A server with very many connections: about 6 KiB each.
 /// let config = Config::new().deflate(Some(DeflateConfig::new().memory(Memory::Tiny)));
 /// # let _ = config;
 /// ```
