@@ -51,6 +51,7 @@ class Deflate:
     server accepts."""
 
     level: int
+    memory: Literal["tiny", "small", "medium", "large"]
     server_max_window_bits: int
     client_max_window_bits: int
     server_no_context_takeover: bool
@@ -60,8 +61,9 @@ class Deflate:
         self,
         *,
         level: int = 6,
-        server_max_window_bits: int = 15,
-        client_max_window_bits: int = 15,
+        memory: Literal["tiny", "small", "medium", "large"] = "small",
+        server_max_window_bits: Optional[int] = None,
+        client_max_window_bits: Optional[int] = None,
         server_no_context_takeover: bool = False,
         client_no_context_takeover: bool = False,
         min_size: int = 32,

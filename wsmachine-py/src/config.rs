@@ -6,7 +6,7 @@ use std::time::Duration;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use wsmachine::deflate::DeflateConfig;
+use wsmachine::deflate::{DeflateConfig, Memory};
 use wsmachine::{Delivery, Keepalive, Limits, OriginPolicy};
 
 /// permessage-deflate (RFC 7692) settings: what a client offers and a
@@ -16,6 +16,9 @@ use wsmachine::{Delivery, Keepalive, Limits, OriginPolicy};
 pub(crate) struct Deflate {
     /// Compression level, 0 (none) to 9 (best).
     level: u32,
+    /// The memory budget: "tiny", "small" (the default), "medium" or
+    /// "large" (the core's `Memory` presets).
+    memory: &'static str,
     /// The largest window the server compresses with (8-15).
     server_max_window_bits: u8,
     /// The largest window the client compresses with (8-15).
@@ -34,16 +37,18 @@ impl Deflate {
     #[pyo3(signature = (
         *,
         level = 6,
-        server_max_window_bits = 15,
-        client_max_window_bits = 15,
+        memory = "small",
+        server_max_window_bits = None,
+        client_max_window_bits = None,
         server_no_context_takeover = false,
         client_no_context_takeover = false,
         min_size = 32,
     ))]
     fn new(
         level: u32,
-        server_max_window_bits: u8,
-        client_max_window_bits: u8,
+        memory: &str,
+        server_max_window_bits: Option<u8>,
+        client_max_window_bits: Option<u8>,
         server_no_context_takeover: bool,
         client_no_context_takeover: bool,
         min_size: usize,
@@ -51,6 +56,19 @@ impl Deflate {
         if level > 9 {
             return Err(PyValueError::new_err("level must be 0-9"));
         }
+        let (memory, window) = match memory {
+            "tiny" => ("tiny", 10),
+            "small" => ("small", 12),
+            "medium" => ("medium", 13),
+            "large" => ("large", 15),
+            _ => {
+                return Err(PyValueError::new_err(
+                    "memory must be \"tiny\", \"small\", \"medium\" or \"large\"",
+                ));
+            }
+        };
+        let server_max_window_bits = server_max_window_bits.unwrap_or(window);
+        let client_max_window_bits = client_max_window_bits.unwrap_or(window);
         for bits in [server_max_window_bits, client_max_window_bits] {
             if !(8..=15).contains(&bits) {
                 return Err(PyValueError::new_err("window bits must be 8-15"));
@@ -58,6 +76,7 @@ impl Deflate {
         }
         Ok(Deflate {
             level,
+            memory,
             server_max_window_bits,
             client_max_window_bits,
             server_no_context_takeover,
@@ -68,9 +87,10 @@ impl Deflate {
 
     fn __repr__(&self) -> String {
         format!(
-            "Deflate(level={}, server_max_window_bits={}, client_max_window_bits={}, \
+            "Deflate(level={}, memory={:?}, server_max_window_bits={}, client_max_window_bits={}, \
              server_no_context_takeover={}, client_no_context_takeover={}, min_size={})",
             self.level,
+            self.memory,
             self.server_max_window_bits,
             self.client_max_window_bits,
             py_bool(self.server_no_context_takeover),
@@ -84,8 +104,9 @@ impl Default for Deflate {
     fn default() -> Self {
         Deflate {
             level: 6,
-            server_max_window_bits: 15,
-            client_max_window_bits: 15,
+            memory: "small",
+            server_max_window_bits: 12,
+            client_max_window_bits: 12,
             server_no_context_takeover: false,
             client_no_context_takeover: false,
             min_size: 32,
@@ -95,7 +116,14 @@ impl Default for Deflate {
 
 impl Deflate {
     fn core(&self) -> DeflateConfig {
+        let memory = match self.memory {
+            "tiny" => Memory::Tiny,
+            "medium" => Memory::Medium,
+            "large" => Memory::Large,
+            _ => Memory::Small,
+        };
         DeflateConfig::new()
+            .memory(memory)
             .level(self.level)
             .server_max_window_bits(self.server_max_window_bits)
             .client_max_window_bits(self.client_max_window_bits)

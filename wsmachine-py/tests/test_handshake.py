@@ -23,7 +23,7 @@ def test_request_attributes_and_accept_with_subprotocol_and_headers():
     assert req.subprotocols == ["v2", "v1"]
     assert req.header("authorization") == b"Bearer x"
     assert ("Authorization", b"Bearer x") in req.headers
-    assert req.extensions == ["permessage-deflate; client_max_window_bits"]
+    assert req.extensions == ["permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"]
     assert not server.wants_read  # it waits for the decision
     server.accept("v1", [("Set-Cookie", "id=1")])
     (opened,) = events(server)
@@ -31,7 +31,7 @@ def test_request_attributes_and_accept_with_subprotocol_and_headers():
     pump(server, client)
     (opened,) = events(client)
     assert opened.subprotocol == "v1"
-    assert opened.extensions == "permessage-deflate"
+    assert opened.extensions == "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"
     assert opened.response.status == 101
     assert opened.response.header("set-cookie") == b"id=1"
     assert client.subprotocol == server.subprotocol == "v1"
