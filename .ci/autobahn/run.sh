@@ -5,12 +5,18 @@
 #   .ci/autobahn/run.sh           cases 1-10 and a subset of 12.x/13.x
 #   .ci/autobahn/run.sh full      every case, 1-13 (about an hour)
 #   .ci/autobahn/run.sh [full] server|client   one role only
+#   .ci/autobahn/run.sh [full] tokio-server|tokio-client
+#                                              the tokio adapter (wsmachine-tokio)
+#                                              as server or client; `tokio` for both
 #   .ci/autobahn/run.sh [full] c-server        the C echo server (examples/c)
 #   .ci/autobahn/run.sh c-valgrind             the C echo server under valgrind,
 #                                              a short selection; fails on any
 #                                              leak or invalid access
 #
-# Reports go to target/autobahn/<role>/index.html.
+# Testees: server and client are the core's examples (echo_server,
+# autobahn_client, the blocking driver); tokio-server and tokio-client the
+# tokio adapter's (tokio_echo_server, tokio_autobahn_client), on the same
+# case selection. Reports go to target/autobahn/<role>/index.html.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -19,8 +25,10 @@ roles=()
 for arg in "$@"; do
   case "$arg" in
     full) suffix="-full" ;;
-    server|client|c-server|c-valgrind) roles+=("$arg") ;;
-    *) echo "usage: $0 [full] [server|client|c-server|c-valgrind]..." >&2; exit 2 ;;
+    server|client|tokio-server|tokio-client|c-server|c-valgrind) roles+=("$arg") ;;
+    tokio) roles+=(tokio-server tokio-client) ;;
+    *) echo "usage: $0 [full] [server|client|tokio|tokio-server|tokio-client|c-server|c-valgrind]..." >&2
+       exit 2 ;;
   esac
 done
 [ ${#roles[@]} -gt 0 ] || roles=(server client)
@@ -28,7 +36,12 @@ done
 wstest="$(.ci/autobahn/setup-wstest.sh | tail -n 1)"
 for role in "${roles[@]}"; do
   case "$role" in
-    server|client) cargo build --release --examples --quiet; break ;;
+    server|client) cargo build --release -p wsmachine --examples --quiet; break ;;
+  esac
+done
+for role in "${roles[@]}"; do
+  case "$role" in
+    tokio-*) cargo build --release -p wsmachine-tokio --examples --quiet; break ;;
   esac
 done
 for role in "${roles[@]}"; do
@@ -61,6 +74,25 @@ for role in "${roles[@]}"; do
     pids+=($!)
     wait_for_port 9002
     "$wstest" -m fuzzingclient -s ".ci/autobahn/fuzzingclient$suffix.json" >"$log" 2>&1
+  elif [ "$role" = tokio-server ]; then
+    echo "autobahn: the tokio adapter as server (fuzzingclient)"
+    # The core server's selection, pointed at the tokio echo server.
+    config="target/autobahn/fuzzingclient-tokio$suffix.json"
+    sed -e 's#127.0.0.1:9002#127.0.0.1:9004#' -e 's#autobahn/server#autobahn/tokio-server#' \
+      -e 's#"wsmachine"#"wsmachine-tokio"#' ".ci/autobahn/fuzzingclient$suffix.json" >"$config"
+    target/release/examples/tokio_echo_server 127.0.0.1:9004 >"target/autobahn/tokio-echo_server.log" 2>&1 &
+    pids+=($!)
+    wait_for_port 9004
+    "$wstest" -m fuzzingclient -s "$config" >"$log" 2>&1
+  elif [ "$role" = tokio-client ]; then
+    echo "autobahn: the tokio adapter as client (fuzzingserver)"
+    config="target/autobahn/fuzzingserver-tokio$suffix.json"
+    sed -e 's#127.0.0.1:9003#127.0.0.1:9005#' -e 's#autobahn/client#autobahn/tokio-client#' \
+      ".ci/autobahn/fuzzingserver$suffix.json" >"$config"
+    "$wstest" -m fuzzingserver -s "$config" -u 0 >"$log" 2>&1 &
+    pids+=($!)
+    wait_for_port 9005
+    target/release/examples/tokio_autobahn_client ws://127.0.0.1:9005 wsmachine-tokio >>"$log" 2>&1
   elif [ "$role" = c-server ]; then
     echo "autobahn: the C echo server as server (fuzzingclient)"
     config=".ci/autobahn/fuzzingclient-c.json"

@@ -165,6 +165,22 @@ impl ClientRequest {
         &self.subprotocols
     }
 
+    /// The extra headers, in order.
+    #[cfg(feature = "http")]
+    pub(crate) fn extra_headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The `Host` header derived from the URI.
+    #[cfg(feature = "http")]
+    pub(crate) fn host_header(&self) -> String {
+        if self.explicit_port {
+            alloc::format!("{}:{}", self.host, self.port)
+        } else {
+            self.host.clone()
+        }
+    }
+
     /// Checks names and values, draws a fresh key from `rng` and writes the
     /// request. `extensions` is the `Sec-WebSocket-Extensions` offer.
     pub(crate) fn encode(

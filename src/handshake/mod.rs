@@ -37,6 +37,8 @@
 
 mod client;
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 mod server;
 
 use alloc::string::String;

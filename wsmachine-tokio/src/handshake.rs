@@ -1,0 +1,143 @@
+//! Opening handshakes: `connect_async`, `client_async`, `accept_async` and
+//! the two-step [`accept_request`].
+
+use std::future::poll_fn;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use wsmachine::{Accept, ClientRequest, Config, Connection, Event, Reject, Request, Response};
+
+use crate::{Error, MaybeTlsStream, WebSocketStream};
+
+/// Connects to a `ws://` (or, with the `rustls` feature, `wss://`) URI with
+/// the default configuration: TCP, TLS if asked for, the opening
+/// handshake. Returns the open stream and the server's 101 answer.
+pub async fn connect_async(
+    uri: &str,
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
+    let request = ClientRequest::new(uri).map_err(Error::Usage)?;
+    connect_async_with_config(request, Config::default()).await
+}
+
+/// [`connect_async`] with a request (subprotocols, headers) and a
+/// configuration of your own.
+pub async fn connect_async_with_config(
+    request: ClientRequest,
+    config: impl Into<Arc<Config>>,
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
+    let tcp = crate::tls::tcp_connect(&request).await?;
+    let stream = crate::tls::wrap(&request, tcp, None).await?;
+    client_async_with_config(request, stream, config).await
+}
+
+/// Runs the client's opening handshake over a transport you connected
+/// yourself (a proxy tunnel, a Unix socket, your own TLS).
+pub async fn client_async<S: AsyncRead + AsyncWrite + Unpin>(
+    request: ClientRequest,
+    stream: S,
+) -> Result<(WebSocketStream<S>, Response), Error> {
+    client_async_with_config(request, stream, Config::default()).await
+}
+
+/// [`client_async`] with a configuration of your own.
+pub async fn client_async_with_config<S: AsyncRead + AsyncWrite + Unpin>(
+    request: ClientRequest,
+    stream: S,
+    config: impl Into<Arc<Config>>,
+) -> Result<(WebSocketStream<S>, Response), Error> {
+    let conn = Connection::client(config, &request).map_err(Error::Usage)?;
+    let mut ws = WebSocketStream::from_connection(stream, conn);
+    match handshake_event(&mut ws).await? {
+        Event::Open(open) => Ok((ws, open.response.unwrap_or_else(|| unreachable!()))),
+        _ => Err(Error::Closed),
+    }
+}
+
+/// Accepts a WebSocket connection on a transport with the default
+/// configuration, agreeing to no subprotocol (and to permessage-deflate if
+/// the client offers it).
+pub async fn accept_async<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+) -> Result<WebSocketStream<S>, Error> {
+    accept_async_with_config(stream, Config::default()).await
+}
+
+/// [`accept_async`] with a configuration of your own.
+pub async fn accept_async_with_config<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    config: impl Into<Arc<Config>>,
+) -> Result<WebSocketStream<S>, Error> {
+    accept_request(stream, config)
+        .await?
+        .accept(Accept::new())
+        .await
+}
+
+/// Reads and validates the client's upgrade request and hands it over
+/// before answering: look at the path, headers, `Origin`, subprotocols
+/// (authentication can `await` here), then [`Upgrade::accept`] or
+/// [`Upgrade::reject`]. An invalid request has been answered (400, 403,
+/// 426, 431) when this returns its error.
+pub async fn accept_request<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    config: impl Into<Arc<Config>>,
+) -> Result<Upgrade<S>, Error> {
+    let mut ws = WebSocketStream::from_connection(stream, Connection::server(config));
+    match handshake_event(&mut ws).await? {
+        Event::Request(request) => Ok(Upgrade { ws, request }),
+        _ => Err(Error::Closed),
+    }
+}
+
+/// A validated upgrade request waiting for the application's answer.
+#[derive(Debug)]
+pub struct Upgrade<S> {
+    ws: WebSocketStream<S>,
+    request: Request,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Upgrade<S> {
+    /// The request: path, query, headers, `Origin`, subprotocols offered.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Accepts: sends the 101 answer and returns the open stream.
+    pub async fn accept(mut self, accept: Accept) -> Result<WebSocketStream<S>, Error> {
+        self.ws.driver.conn.accept(accept).map_err(Error::Usage)?;
+        match handshake_event(&mut self.ws).await? {
+            Event::Open(_) => Ok(self.ws),
+            _ => Err(Error::Closed),
+        }
+    }
+
+    /// Refuses with an HTTP answer, written out before the transport is
+    /// closed.
+    pub async fn reject(mut self, reject: Reject) -> Result<(), Error> {
+        self.ws.driver.conn.reject(reject).map_err(Error::Usage)?;
+        while poll_fn(|cx| self.ws.poll_event(cx)).await.is_some() {}
+        Ok(())
+    }
+}
+
+/// Drives a connection in its opening handshake to its next event; a
+/// failure is reported once the connection is finished (its answer
+/// written).
+async fn handshake_event<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+) -> Result<Event, Error> {
+    let mut error = None;
+    while let Some(event) = poll_fn(|cx| ws.poll_event(cx)).await {
+        match event {
+            Event::Request(_) | Event::Open(_) => return Ok(event),
+            Event::Error(wsmachine::Error::Transport) => {
+                let io = ws.driver.io_error.take();
+                error = Some(io.map_or(Error::Abnormal, Error::Io));
+            }
+            Event::Error(e) => error = Some(Error::WebSocket(e)),
+            _ => {}
+        }
+    }
+    Err(error.unwrap_or(Error::Abnormal))
+}
