@@ -103,6 +103,13 @@ impl Driver {
             // A write that would block does not stop the reading.
             let _ = self.poll_write_out(io, cx);
             if self.conn.is_finished() {
+                // Finished: end the transport now rather than when the
+                // stream is dropped, so a peer waiting for our EOF (a
+                // server after the closing handshake) need not wait.
+                if !self.shut {
+                    self.shut = true;
+                    let _ = io.poll_shutdown(cx);
+                }
                 return Poll::Ready(None);
             }
             if self.poll_timers(timer, cx) || self.poll_read_in(io, cx).is_ready() {

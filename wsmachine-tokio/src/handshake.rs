@@ -2,13 +2,19 @@
 //! the two-step [`accept_request`].
 
 use std::future::poll_fn;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use wsmachine::{Accept, ClientRequest, Config, Connection, Event, Reject, Request, Response};
 
 use crate::{Error, MaybeTlsStream, WebSocketStream};
+
+/// The default configuration, shared by every connection that uses it.
+pub(crate) fn default_config() -> Arc<Config> {
+    static DEFAULT: OnceLock<Arc<Config>> = OnceLock::new();
+    DEFAULT.get_or_init(|| Arc::new(Config::default())).clone()
+}
 
 /// Connects to a `ws://` (or, with the `rustls` feature, `wss://`) URI with
 /// the default configuration: TCP, TLS if asked for, the opening
@@ -17,7 +23,7 @@ pub async fn connect_async(
     uri: &str,
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
     let request = ClientRequest::new(uri).map_err(Error::Usage)?;
-    connect_async_with_config(request, Config::default()).await
+    connect_async_with_config(request, default_config()).await
 }
 
 /// [`connect_async`] with a request (subprotocols, headers) and a
@@ -37,7 +43,7 @@ pub async fn client_async<S: AsyncRead + AsyncWrite + Unpin>(
     request: ClientRequest,
     stream: S,
 ) -> Result<(WebSocketStream<S>, Response), Error> {
-    client_async_with_config(request, stream, Config::default()).await
+    client_async_with_config(request, stream, default_config()).await
 }
 
 /// [`client_async`] with a configuration of your own.
@@ -60,7 +66,7 @@ pub async fn client_async_with_config<S: AsyncRead + AsyncWrite + Unpin>(
 pub async fn accept_async<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
 ) -> Result<WebSocketStream<S>, Error> {
-    accept_async_with_config(stream, Config::default()).await
+    accept_async_with_config(stream, default_config()).await
 }
 
 /// [`accept_async`] with a configuration of your own.
@@ -130,7 +136,12 @@ async fn handshake_event<S: AsyncRead + AsyncWrite + Unpin>(
     let mut error = None;
     while let Some(event) = poll_fn(|cx| ws.poll_event(cx)).await {
         match event {
-            Event::Request(_) | Event::Open(_) => return Ok(event),
+            Event::Request(_) | Event::Open(_) => {
+                // The 101 answer goes out now, whatever the application
+                // does next with the stream.
+                poll_fn(|cx| ws.poll_write_out(cx)).await;
+                return Ok(event);
+            }
             Event::Error(wsmachine::Error::Transport) => {
                 let io = ws.driver.io_error.take();
                 error = Some(io.map_or(Error::Abnormal, Error::Io));

@@ -14,7 +14,7 @@
 //! # async fn f() -> Result<(), wsmachine_tokio::Error> {
 //! // A client.
 //! let (mut ws, _response) = wsmachine_tokio::connect_async("ws://127.0.0.1:9001/").await?;
-//! ws.send("hello".into()).await?;
+//! ws.send("hello").await?;
 //! while let Some(message) = ws.next().await {
 //!     println!("{:?}", message?.as_text());
 //!     break;
@@ -116,8 +116,8 @@ pub enum Incoming {
     Ping(Bytes),
     /// A pong.
     Pong(Bytes),
-    /// The WebSocket connection is closed. `recv` still has to be called
-    /// until it returns `None`: the teardown is not finished yet.
+    /// The connection is closed and finished (teardown done); `None`
+    /// follows. Comes after the error, if there was one.
     Closed(Closed),
 }
 

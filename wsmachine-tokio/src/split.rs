@@ -338,7 +338,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), Error>> {
         self.run(cx, |driver, io, timer, cx| {
-            let flushed = ready!(driver.poll_flush(io, timer, cx));
+            // The held message goes first; then the Close frame is queued
+            // at once, so that the close timer bounds the writing of all
+            // that is queued (a peer that never reads).
+            ready!(driver.poll_pending(io, timer, cx))?;
             if driver.conn.state() == State::Open {
                 driver.conn.close(code, reason).map_err(Error::from_usage)?;
             }
@@ -347,10 +350,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
                     return Poll::Pending;
                 }
             }
-            Poll::Ready(flushed.or_else(|e| match e {
-                Error::Closed => Ok(()),
-                e => Err(e),
-            }))
+            match driver.io_error.take() {
+                Some(e) => Poll::Ready(Err(Error::Io(e))),
+                None => Poll::Ready(Ok(())),
+            }
         })
     }
 }

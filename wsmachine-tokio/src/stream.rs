@@ -98,6 +98,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             .poll_event(&mut Whole(&mut self.io), &mut self.timer, cx)
     }
 
+    pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.driver.poll_write_out(&mut Whole(&mut self.io), cx)
+    }
+
     /// Polls for the next item of [`recv`](Self::recv).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Incoming, Error>>> {
         let Self {
@@ -188,14 +192,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     /// discarded; done once the transport is torn down.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        let flushed = ready!(Pin::new(&mut *this).poll_flush(cx));
+        // The held message goes first; then the Close frame is queued at
+        // once, so that the close timer bounds the rest.
+        let Self {
+            io, driver, timer, ..
+        } = this;
+        ready!(driver.poll_pending(&mut Whole(io), timer, cx))?;
         if this.driver.conn.state() == wsmachine::State::Open {
             let _ = this.driver.conn.close(CloseCode::NORMAL, "");
         }
         while ready!(this.poll_event(cx)).is_some() {}
-        Poll::Ready(flushed.or_else(|e| match e {
-            Error::Closed => Ok(()),
-            e => Err(e),
-        }))
+        Poll::Ready(Ok(()))
     }
 }
