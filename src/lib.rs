@@ -95,6 +95,8 @@ mod extensions;
 pub mod frame;
 pub mod handshake;
 mod header;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod mask;
 mod message;
 mod rng;

@@ -37,8 +37,6 @@
 
 mod client;
 mod error;
-#[cfg(feature = "http")]
-pub mod http;
 mod server;
 
 use alloc::string::String;

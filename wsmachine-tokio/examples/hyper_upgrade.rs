@@ -17,7 +17,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use wsmachine::handshake::http::accept;
+use wsmachine::http::accept;
 use wsmachine::{Accept, Config};
 use wsmachine_tokio::WebSocketStream;
 

@@ -13,7 +13,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use wsmachine::handshake::http::accept;
+use wsmachine::http::accept;
 use wsmachine::{Accept, ClientRequest, CloseCode, Config, Message};
 use wsmachine_tokio::WebSocketStream;
 

@@ -12,7 +12,7 @@
 //! returns the open connection.
 //!
 //! ```
-//! use wsmachine::handshake::http::{accept, client_request};
+//! use wsmachine::http::{accept, client_request};
 //! use wsmachine::{Accept, ClientRequest, Config};
 //!
 //! let (request, pending) = client_request(&ClientRequest::new("ws://example.com/chat")?, &Config::default())?;
@@ -31,10 +31,12 @@ use core::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::{HandshakeError, accept_key, check_headers, response_headers, validate_request};
 use crate::config::Config;
 use crate::connection::{Agreement, Connection};
 use crate::handshake::{Accept, ClientRequest};
+use crate::handshake::{
+    HandshakeError, accept_key, check_headers, is_managed, response_headers, validate_request,
+};
 use crate::header::{has_token, is_token, is_valid_header_value, list_elements, trim};
 use crate::rng::{ChaCha20Rng, RandomSource};
 use crate::usage::UsageError;
@@ -131,7 +133,7 @@ pub fn accept<B>(
         let offers = headers()
             .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
             .filter_map(|(_, v)| core::str::from_utf8(v).ok());
-        super::negotiate_extensions(&config, offers)
+        crate::handshake::negotiate_extensions(&config, offers)
     } else {
         None
     };
@@ -191,7 +193,7 @@ pub fn client_request(
     let mut nonce = [0u8; 16];
     rng.fill(&mut nonce);
     let key = BASE64.encode(nonce);
-    let offer = super::extension_offer(&config);
+    let offer = crate::handshake::extension_offer(&config);
     let bad = |_| UsageError::InvalidHeader;
     let mut builder = ::http::Request::get(request.target())
         .header("upgrade", "websocket")
@@ -212,7 +214,7 @@ pub fn client_request(
         if !is_token(name) || !is_valid_header_value(value) {
             return Err(UsageError::InvalidHeader);
         }
-        if super::is_managed(name) {
+        if is_managed(name) {
             return Err(UsageError::ManagedHeader);
         }
         has_host |= name.eq_ignore_ascii_case("host");
@@ -300,7 +302,7 @@ fn rejected<B>(response: &::http::Response<B>, config: &Config) -> HandshakeErro
         head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
-    match super::parse_response(bytes::Bytes::from(head), &config.limits) {
+    match crate::handshake::parse_response(bytes::Bytes::from(head), &config.limits) {
         Ok(parsed) => HandshakeError::Rejected(alloc::boxed::Box::new(parsed)),
         Err(e) => e,
     }
