@@ -15,7 +15,8 @@
 //! use wsmachine::http::{accept, client_request};
 //! use wsmachine::{Accept, ClientRequest, Config};
 //!
-//! let (request, pending) = client_request(&ClientRequest::new("ws://example.com/chat")?, &Config::default())?;
+//! let request = ClientRequest::new("ws://example.com/chat")?;
+//! let (request, pending) = client_request(&request, Config::default())?;
 //! let (response, _server) = accept(&request, Config::default(), Accept::new()).unwrap();
 //! assert_eq!(response.status(), 101);
 //! let client = pending.finish(&response).unwrap();
