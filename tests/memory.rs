@@ -242,6 +242,30 @@ fn an_idle_connection_costs_almost_nothing() {
     server.shrink_buffers();
     assert!(held(base) < 4 << 10, "{}", held(base));
     assert_reported(&server, held(base));
+    drop(server);
+
+    // Shrunk, an idle connection holds nothing on the heap beyond its
+    // struct: no input, output or event buffer (a readiness loop keeps
+    // thousands of these).
+    let base = live();
+    let mut server = open_server(no_deflate());
+    let _ = feed_all(&mut server, &cframe(true, 0x1, b"hello"));
+    let _ = server.ping(b"p");
+    take_output(&mut server);
+    server.send(vec![5u8; 100]).unwrap();
+    while server.wants_write() {
+        let n = server.output().len();
+        server.consume_output(n);
+    }
+    server.shrink_buffers();
+    // What is left is its shared configuration (an `Arc<Config>`).
+    let config = (std::mem::size_of::<Config>() + 16) as isize;
+    assert!(
+        held(base) <= config,
+        "an idle, shrunk connection holds {} bytes",
+        held(base)
+    );
+    assert_eq!(server.buffer_capacity(), 0);
 }
 
 // With permessage-deflate, buffer_capacity() counts the compression state.

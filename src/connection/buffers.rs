@@ -313,6 +313,15 @@ impl OutQueue {
         Some(bytes)
     }
 
+    /// Frees the buffers if nothing is pending.
+    pub(crate) fn release(&mut self) {
+        if self.len == 0 {
+            self.tail = Vec::new();
+            self.head = 0;
+            self.chunks = VecDeque::new();
+        }
+    }
+
     /// Drops everything pending (the transport is gone).
     pub(crate) fn discard(&mut self) {
         let n = self.len;

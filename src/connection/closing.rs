@@ -49,6 +49,15 @@ pub(super) struct PongSlot {
     pending: Option<Bytes>,
 }
 
+impl PongSlot {
+    /// Frees the queue of unwritten pongs if it is empty.
+    pub(super) fn release(&mut self) {
+        if self.queued.is_empty() {
+            self.queued = VecDeque::new();
+        }
+    }
+}
+
 /// What is left to do once the WebSocket connection is closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Teardown {
@@ -341,7 +350,7 @@ impl Connection {
         }
     }
 
-    fn forget_written_pongs(&mut self) {
+    pub(super) fn forget_written_pongs(&mut self) {
         let written = self.out.written();
         while self.pong.queued.front().is_some_and(|&end| end <= written) {
             self.pong.queued.pop_front();

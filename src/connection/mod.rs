@@ -576,11 +576,18 @@ impl Connection {
     }
 
     /// Releases buffers that hold nothing (the input buffer a driver reads
-    /// into, an empty message buffer), so that an idle connection costs
-    /// little. Call it when the connection goes idle; the next read
-    /// allocates again.
+    /// into, the output queue's buffers once everything was written, the
+    /// event queue once every event was polled), so that an idle
+    /// connection costs its struct and little more. Call it when the
+    /// connection goes idle; the next read or send allocates again.
     pub fn shrink_buffers(&mut self) {
         self.input.release();
+        self.out.release();
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        self.forget_written_pongs();
+        self.pong.release();
     }
 
     // ----------------------------------------------------------------- actions
