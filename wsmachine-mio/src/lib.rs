@@ -383,9 +383,14 @@ impl<H: Handler> EventLoop<H> {
         loop {
             // Events reach the application only once the output is written:
             // what it sends in answer always fits (backpressure).
-            dispatch(handler, id, &mut e.conn);
+            let more = dispatch(handler, id, &mut e.conn);
             if e.writable && !e.connecting {
                 write_out(e, clock.now());
+            }
+            if more && e.conn.output_len() == 0 {
+                // Written: the input the connection kept meanwhile (the
+                // rest of a read) has its turn before the next read.
+                continue;
             }
             if e.conn.wants_shutdown() && !e.shut {
                 e.shut = true;
@@ -452,11 +457,12 @@ impl<H: Handler> EventLoop<H> {
 }
 
 /// Hands events to the application (a request to its decision) until one
-/// makes the connection queue output, which is written first.
-fn dispatch(handler: &mut impl Handler, id: Id, conn: &mut Connection) {
+/// makes the connection queue output, which is written first. Whether it
+/// stopped for that output (more events may follow once it is written).
+fn dispatch(handler: &mut impl Handler, id: Id, conn: &mut Connection) -> bool {
     while conn.output_len() == 0 {
         let Some(event) = conn.poll_event() else {
-            return;
+            return false;
         };
         match event {
             Event::Request(request) => {
@@ -465,13 +471,15 @@ fn dispatch(handler: &mut impl Handler, id: Id, conn: &mut Connection) {
                     Err(reject) => conn.reject(reject),
                 };
                 if decided.is_err() {
-                    // An answer the connection refused: 503.
+                    // An answer the connection refused (a subprotocol not
+                    // offered, a bad header): closing now answers 503.
                     let _ = conn.close(wsmachine::CloseCode::NORMAL, "");
                 }
             }
             event => handler.event(id, conn, event),
         }
     }
+    true
 }
 
 /// Feeds `data` from the shared buffer, handing events over between pieces

@@ -10,24 +10,33 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use wsmachine::blocking::{Error, WebSocket};
-use wsmachine::{ClientRequest, CloseCode, Closed, Config, Connection, Event, Message};
+use wsmachine::{
+    ClientRequest, CloseCode, Closed, Config, Connection, Event, Keepalive, Limits, Message,
+};
 use wsmachine_mio::{EventLoop, Handler, Id};
 
 const REQUEST: &str = "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
-/// Echoes; on "flood" sends 8 MiB messages until refused; on "close"
-/// closes with 4000. Records how each connection ended.
+/// Echoes; on "flood" sends 256 KiB messages until refused; on "close"
+/// closes with 4000. Records how each connection ended and the most heap a
+/// connection's buffers held at any event.
 #[derive(Default)]
 struct Echo {
     closed: Arc<Mutex<Vec<Closed>>>,
     finished: Arc<Mutex<usize>>,
+    most_held: Arc<Mutex<usize>>,
 }
 
 impl Handler for Echo {
     fn event(&mut self, _id: Id, conn: &mut Connection, event: Event) {
+        let mut most = self.most_held.lock().unwrap();
+        *most = (*most).max(conn.buffer_capacity());
+        drop(most);
         match event {
             Event::Message(m) if m.as_text() == Some("flood") => {
-                while conn.send(vec![1u8; 8 << 20]).is_ok() {}
+                while conn.send(vec![1u8; 256 << 10]).is_ok() {}
+                let mut most = self.most_held.lock().unwrap();
+                *most = (*most).max(conn.buffer_capacity());
             }
             Event::Message(m) if m.as_text() == Some("close") => {
                 conn.close(CloseCode::new(4000), "bye").unwrap();
@@ -50,12 +59,14 @@ struct Running {
     thread: Option<JoinHandle<()>>,
     closed: Arc<Mutex<Vec<Closed>>>,
     finished: Arc<Mutex<usize>>,
+    most_held: Arc<Mutex<usize>>,
 }
 
 impl Running {
     fn start(config: Config, write_timeout: Option<Duration>) -> Running {
         let echo = Echo::default();
         let (closed, finished) = (echo.closed.clone(), echo.finished.clone());
+        let most_held = echo.most_held.clone();
         let mut event_loop = EventLoop::new(echo).unwrap();
         if let Some(t) = write_timeout {
             event_loop.set_write_timeout(t);
@@ -78,6 +89,7 @@ impl Running {
             thread: Some(thread),
             closed,
             finished,
+            most_held,
         }
     }
 
@@ -215,6 +227,35 @@ fn a_client_connection_runs_in_the_loop_too() {
 }
 
 #[test]
+fn pipelined_messages_and_pings_in_one_read_are_all_answered() {
+    let server = Running::start(Config::new().deflate(None), None);
+    let mut raw = raw_client(server.addr);
+    // Ten pings and ten messages in one write: each answer queues output,
+    // the rest of the read waits in the connection and must still be
+    // answered without more input arriving.
+    let mut burst = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..10u8 {
+        let p = [b'p', b'0' + i];
+        burst.extend(cframe(0x9, &p));
+        expected.extend([0x8a, 2]);
+        expected.extend(p);
+        let m = [b'm', b'0' + i];
+        burst.extend(cframe(0x1, &m));
+        expected.extend([0x81, 2]);
+        expected.extend(m);
+    }
+    raw.write_all(&burst).unwrap();
+    let mut got = vec![0; expected.len()];
+    raw.read_exact(&mut got).unwrap();
+    assert_eq!(got, expected);
+    raw.write_all(&cframe(0x8, &[0x03, 0xe8])).unwrap();
+    assert_eq!(rest(&mut raw), [0x88, 0x02, 0x03, 0xe8]);
+    let closed = server.wait_finished(1);
+    assert!(closed[0].clean);
+}
+
+#[test]
 fn a_protocol_violation_gets_1002_then_the_end() {
     let server = Running::start(short(), None);
     let mut raw = raw_client(server.addr);
@@ -269,18 +310,75 @@ fn a_peer_that_never_answers_our_close_is_given_up_on() {
 }
 
 #[test]
-fn a_peer_that_never_reads_is_dropped_after_the_write_timeout() {
+fn a_peer_that_never_reads_is_bounded_then_dropped_after_the_write_timeout() {
+    let limit = 1 << 20;
     let server = Running::start(
-        Config::new().deflate(None),
-        Some(Duration::from_millis(200)),
+        Config::new()
+            .deflate(None)
+            .limits(Limits::new().max_output_buffer(limit)),
+        Some(Duration::from_millis(300)),
     );
     let mut raw = raw_client(server.addr);
     raw.write_all(&cframe(0x1, b"flood")).unwrap();
+    // It keeps sending and never reads: the loop stops reading it too.
+    raw.set_write_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
     let started = Instant::now();
-    server.wait_finished(1);
+    let mut sent = 0usize;
+    let ping = cframe(0x9, &[7; 125]);
+    while started.elapsed() < Duration::from_millis(150) {
+        match raw.write(&ping) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let closed = server.wait_finished(1);
     assert!(started.elapsed() < Duration::from_secs(5));
-    // Meanwhile the loop served others.
-    drop(raw);
+    assert!(!closed[0].clean, "{:?}", closed[0]);
+    // Its output never went past the limit (plus the control budget and
+    // one message that did not fit, refused before it was queued).
+    let most = *server.most_held.lock().unwrap();
+    assert!(
+        most <= limit + wsmachine::CONTROL_BUDGET + (64 << 10),
+        "{most} bytes held for a peer that never reads"
+    );
+    assert!(sent > 0);
+}
+
+#[test]
+fn a_peer_that_never_answers_a_keepalive_ping_is_failed_by_the_timer() {
+    let server = Running::start(
+        Config::new().keepalive(Some(Keepalive::new(
+            Duration::from_millis(100),
+            Duration::from_millis(200),
+        ))),
+        None,
+    );
+    let mut raw = raw_client(server.addr);
+    let started = Instant::now();
+    // A ping, then the Close with 1011, then EOF; nothing was answered.
+    let got = rest(&mut raw);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(got[0], 0x89, "{got:?}");
+    let close = 2 + (got[1] & 0x7f) as usize;
+    assert_eq!(&got[close..close + 4], [0x88, 0x02, 0x03, 0xf3], "{got:?}");
+    let closed = server.wait_finished(1);
+    assert_eq!(closed[0].sent.as_ref().map(|f| f.code.as_u16()), Some(1011));
+}
+
+#[test]
+fn a_client_that_never_finishes_its_handshake_is_dropped_by_the_timer() {
+    let server = Running::start(
+        Config::new().handshake_timeout(Some(Duration::from_millis(200))),
+        None,
+    );
+    let mut raw = TcpStream::connect(server.addr).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = Instant::now();
+    let _ = rest(&mut raw);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    server.wait_finished(1);
 }
 
 #[test]
