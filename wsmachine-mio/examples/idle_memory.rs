@@ -1,22 +1,26 @@
 //! Measures what an idle open connection costs in the event loop: heap
 //! (counted by this program's allocator) and RSS, with N connections
-//! (10,000 by default) opened from loopback clients in a child process.
+//! (10,000 by default) opened from loopback clients in a child process,
+//! after the handshake and again after a 64 KiB message each way (with
+//! `--deflate` the clients offer permessage-deflate and the server agrees).
 //!
 //! ```text
-//! cargo run --release -p wsmachine-mio --example idle_memory -- [N] [--deflate]
+//! cargo run --release -p wsmachine-mio --example idle_memory -- [N] [--deflate | --no-context-takeover]
 //! ```
 //!
 //! Needs N + a few file descriptors in each process (`ulimit -n`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use wsmachine::{Config, Connection, Event};
+use wsmachine::blocking::WebSocket;
+use wsmachine::deflate::DeflateConfig;
+use wsmachine::{ClientRequest, Config, Connection, Event};
 use wsmachine_mio::{EventLoop, Handler, Id};
 
 /// Counts live heap bytes of the whole process.
@@ -59,46 +63,108 @@ fn rss_kib() -> isize {
         .unwrap_or(0)
 }
 
+/// Counts opened connections and echoes messages.
 #[derive(Default)]
-struct Count {
+struct Echo {
     open: usize,
+    compressed: usize,
+    echoed: usize,
 }
 
-impl Handler for Count {
-    fn event(&mut self, _id: Id, _conn: &mut Connection, event: Event) {
-        if let Event::Open(_) = event {
-            self.open += 1;
+impl Handler for Echo {
+    fn event(&mut self, _id: Id, conn: &mut Connection, event: Event) {
+        match event {
+            Event::Open(_) => {
+                self.open += 1;
+                self.compressed += usize::from(conn.extensions().is_some());
+            }
+            Event::Message(m) => {
+                // The loop hands events over once the output is written:
+                // the echo fits.
+                conn.send(m).expect("echo");
+                self.echoed += 1;
+            }
+            _ => {}
         }
     }
 }
 
-/// The child: opens `n` connections, says so, holds them until stdin ends.
+/// A 64 KiB text message that compresses about as well as JSON does.
+fn message(i: usize) -> String {
+    let mut s = String::with_capacity(64 << 10);
+    let mut k = i;
+    while s.len() < (64 << 10) - 64 {
+        k = k.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s.push_str(&format!("{{\"id\":{},\"v\":{}}},", k % 100_000, (k >> 40) % 1000));
+    }
+    s
+}
+
+/// The child: opens `n` connections (blocking clients), says so; on a line
+/// from stdin sends a 64 KiB message on each and reads its echo, says so;
+/// holds them until stdin ends.
 fn clients(n: usize, addr: &str, deflate: bool) {
-    let offer = if deflate {
-        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+    let config = Arc::new(if deflate {
+        Config::new()
     } else {
-        ""
-    };
-    let request = format!(
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
-    );
+        Config::new().deflate(None)
+    });
+    let request = ClientRequest::new(&format!("ws://{addr}/")).unwrap();
     let mut held = Vec::with_capacity(n);
     for _ in 0..n {
-        let mut s = TcpStream::connect(addr).expect("connect");
-        s.write_all(request.as_bytes()).unwrap();
-        held.push(s);
-    }
-    for s in &mut held {
-        let mut head = Vec::new();
-        let mut b = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            s.read_exact(&mut b).expect("handshake answer");
-            head.push(b[0]);
-        }
-        assert!(head.starts_with(b"HTTP/1.1 101"));
+        let (mut ws, _) = WebSocket::connect_with(&request, config.clone()).expect("connect");
+        assert_eq!(ws.connection().extensions().is_some(), deflate);
+        ws.connection_mut().shrink_buffers();
+        held.push(ws);
     }
     println!("open {n}");
-    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    let mut stdin = std::io::stdin().lock();
+    let mut line = String::new();
+    let _ = stdin.read_line(&mut line);
+    for (i, ws) in held.iter_mut().enumerate() {
+        let m = message(i);
+        ws.send(m.as_str()).unwrap();
+        assert_eq!(ws.read().unwrap().as_text(), Some(m.as_str()));
+        ws.connection_mut().shrink_buffers();
+    }
+    println!("echoed {n}");
+    let _ = stdin.read_to_end(&mut Vec::new());
+}
+
+/// Runs the loop until the child prints a line starting with `what` and
+/// `done` holds.
+fn run_until(
+    event_loop: &mut EventLoop<Echo>,
+    lines: &mpsc::Receiver<String>,
+    what: &str,
+    done: impl Fn(&Echo) -> bool,
+) {
+    let started = Instant::now();
+    let mut said = false;
+    while !(said && done(event_loop.handler())) {
+        event_loop
+            .run_once(Some(Duration::from_millis(10)))
+            .unwrap();
+        said |= lines.try_iter().any(|l| l.starts_with(what));
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the clients did not get to {what:?}"
+        );
+    }
+    // Let the last writes and shrinks happen.
+    for _ in 0..10 {
+        event_loop.run_once(Some(Duration::from_millis(5))).unwrap();
+    }
+}
+
+fn report(n: usize, what: &str, (heap0, rss0): (isize, isize)) {
+    let (heap, rss) = (LIVE.load(Ordering::Relaxed), rss_kib());
+    println!(
+        "{what}: heap {:.0} B per connection ({:.2} MiB in all), RSS {:.0} B per connection",
+        (heap - heap0) as f64 / n as f64,
+        (heap - heap0) as f64 / (1 << 20) as f64,
+        (rss - rss0) as f64 * 1024.0 / n as f64,
+    );
 }
 
 fn main() {
@@ -107,14 +173,27 @@ fn main() {
         return clients(args[2].parse().unwrap(), &args[3], args.len() > 4);
     }
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let deflate = args.iter().any(|a| a == "--deflate");
+    let reset = args.iter().any(|a| a == "--no-context-takeover");
+    let deflate = reset || args.iter().any(|a| a == "--deflate");
 
-    let mut event_loop = EventLoop::new(Count::default()).unwrap();
+    let mut event_loop = EventLoop::new(Echo::default()).unwrap();
+    // The server accepts permessage-deflate when offered (the default);
+    // with --no-context-takeover it resets both directions' state after
+    // every message (and asks the client to), so none is kept while idle.
+    let server = if reset {
+        Config::new().deflate(Some(
+            DeflateConfig::new()
+                .server_no_context_takeover(true)
+                .client_no_context_takeover(true),
+        ))
+    } else {
+        Config::default()
+    };
     let addr = event_loop
-        .listen("127.0.0.1:0".parse().unwrap(), Arc::new(Config::default()))
+        .listen("127.0.0.1:0".parse().unwrap(), Arc::new(server))
         .unwrap();
     event_loop.run_once(Some(Duration::ZERO)).unwrap();
-    let (heap0, rss0) = (LIVE.load(Ordering::Relaxed), rss_kib());
+    let base = (LIVE.load(Ordering::Relaxed), rss_kib());
 
     let mut child = Command::new(&args[0])
         .args(["clients", &n.to_string(), &addr.to_string()])
@@ -123,47 +202,35 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let ready = Arc::new(AtomicBool::new(false));
     let out = BufReader::new(child.stdout.take().unwrap());
-    let flag = ready.clone();
+    let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in out.lines().map_while(Result::ok) {
-            if line.starts_with("open") {
-                flag.store(true, Ordering::SeqCst);
-            }
+            let _ = tx.send(line);
         }
     });
     let started = Instant::now();
-    while !(ready.load(Ordering::SeqCst) && event_loop.handler().open == n) {
-        event_loop
-            .run_once(Some(Duration::from_millis(10)))
-            .unwrap();
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "clients did not connect"
-        );
-    }
-    for _ in 0..10 {
-        event_loop.run_once(Some(Duration::from_millis(5))).unwrap();
-    }
-    let (heap, rss) = (LIVE.load(Ordering::Relaxed), rss_kib());
-    let per_heap = (heap - heap0) as f64 / n as f64;
-    let per_rss = (rss - rss0) as f64 * 1024.0 / n as f64;
     println!(
-        "{n} idle connections{}: heap {:.0} bytes each ({:.1} MiB in all), RSS {:.0} bytes each; size_of::<Connection>() = {}; opened in {:.1} s",
-        if deflate {
-            " with permessage-deflate"
+        "{n} idle connections{}; size_of::<Connection>() = {} B",
+        if reset {
+            ", permessage-deflate agreed without context takeover"
+        } else if deflate {
+            ", permessage-deflate agreed"
         } else {
-            ""
+            ", no compression"
         },
-        per_heap,
-        (heap - heap0) as f64 / (1 << 20) as f64,
-        per_rss,
         std::mem::size_of::<Connection>(),
-        started.elapsed().as_secs_f64()
     );
+    run_until(&mut event_loop, &lines, "open", |h| h.open == n);
+    assert_eq!(event_loop.handler().compressed, if deflate { n } else { 0 });
+    report(n, "after the handshake", base);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "send").unwrap();
+    run_until(&mut event_loop, &lines, "echoed", |h| h.echoed == n);
+    report(n, "after a 64 KiB message each way", base);
+    println!("(opened and exchanged in {:.1} s)", started.elapsed().as_secs_f64());
 
-    drop(child.stdin.take());
+    drop(stdin);
     let _ = child.wait();
     let started = Instant::now();
     while !event_loop.is_empty() && started.elapsed() < Duration::from_secs(60) {
@@ -172,8 +239,8 @@ fn main() {
             .unwrap();
     }
     println!(
-        "after the clients left: {} connections, heap {} bytes above the start",
+        "after the clients left: {} connections, heap {} B above the start",
         event_loop.len(),
-        LIVE.load(Ordering::Relaxed) - heap0
+        LIVE.load(Ordering::Relaxed) - base.0
     );
 }

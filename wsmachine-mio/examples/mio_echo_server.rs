@@ -2,7 +2,7 @@
 //! event loop.
 //!
 //! ```text
-//! cargo run --release -p wsmachine-mio --example echo_server [ADDR]   # ws://127.0.0.1:9001
+//! cargo run --release -p wsmachine-mio --example mio_echo_server [ADDR]   # ws://127.0.0.1:9001
 //! ```
 
 use std::sync::Arc;
