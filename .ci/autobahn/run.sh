@@ -8,6 +8,7 @@
 #   .ci/autobahn/run.sh [full] tokio-server|tokio-client
 #                                              the tokio adapter (wsmachine-tokio)
 #                                              as server or client; `tokio` for both
+#   .ci/autobahn/run.sh [full] mio-server      the readiness loop (wsmachine-mio) as server
 #   .ci/autobahn/run.sh [full] c-server        the C echo server (examples/c)
 #   .ci/autobahn/run.sh c-valgrind             the C echo server under valgrind,
 #                                              a short selection; fails on any
@@ -15,8 +16,8 @@
 #
 # Testees: server and client are the core's examples (echo_server,
 # autobahn_client, the blocking driver); tokio-server and tokio-client the
-# tokio adapter's (tokio_echo_server, tokio_autobahn_client), on the same
-# case selection. Reports go to target/autobahn/<role>/index.html.
+# tokio adapter's (tokio_echo_server, tokio_autobahn_client), mio-server
+# the readiness loop's mio_echo_server, on the same case selection. Reports go to target/autobahn/<role>/index.html.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -25,9 +26,9 @@ roles=()
 for arg in "$@"; do
   case "$arg" in
     full) suffix="-full" ;;
-    server|client|tokio-server|tokio-client|c-server|c-valgrind) roles+=("$arg") ;;
+    server|client|tokio-server|tokio-client|mio-server|c-server|c-valgrind) roles+=("$arg") ;;
     tokio) roles+=(tokio-server tokio-client) ;;
-    *) echo "usage: $0 [full] [server|client|tokio|tokio-server|tokio-client|c-server|c-valgrind]..." >&2
+    *) echo "usage: $0 [full] [server|client|tokio|tokio-server|tokio-client|mio-server|c-server|c-valgrind]..." >&2
        exit 2 ;;
   esac
 done
@@ -42,6 +43,11 @@ done
 for role in "${roles[@]}"; do
   case "$role" in
     tokio-*) cargo build --release -p wsmachine-tokio --examples --quiet; break ;;
+  esac
+done
+for role in "${roles[@]}"; do
+  case "$role" in
+    mio-server) cargo build --release -p wsmachine-mio --example mio_echo_server --quiet; break ;;
   esac
 done
 for role in "${roles[@]}"; do
@@ -93,6 +99,15 @@ for role in "${roles[@]}"; do
     pids+=($!)
     wait_for_port 9005
     target/release/examples/tokio_autobahn_client ws://127.0.0.1:9005 wsmachine-tokio >>"$log" 2>&1
+  elif [ "$role" = mio-server ]; then
+    echo "autobahn: the readiness loop as server (fuzzingclient)"
+    config="target/autobahn/fuzzingclient-mio$suffix.json"
+    sed -e 's#127.0.0.1:9002#127.0.0.1:9010#' -e 's#autobahn/server#autobahn/mio-server#' \
+      -e 's#"wsmachine"#"wsmachine-mio"#' ".ci/autobahn/fuzzingclient$suffix.json" >"$config"
+    target/release/examples/mio_echo_server 127.0.0.1:9010 >"target/autobahn/mio-echo_server.log" 2>&1 &
+    pids+=($!)
+    wait_for_port 9010
+    "$wstest" -m fuzzingclient -s "$config" >"$log" 2>&1
   elif [ "$role" = c-server ]; then
     echo "autobahn: the C echo server as server (fuzzingclient)"
     config=".ci/autobahn/fuzzingclient-c.json"
