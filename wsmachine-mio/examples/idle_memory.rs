@@ -92,10 +92,16 @@ impl Handler for Echo {
 /// A 64 KiB text message that compresses about as well as JSON does.
 fn message(i: usize) -> String {
     let mut s = String::with_capacity(64 << 10);
-    let mut k = i;
+    let mut k = i as u64;
     while s.len() < (64 << 10) - 64 {
-        k = k.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        s.push_str(&format!("{{\"id\":{},\"v\":{}}},", k % 100_000, (k >> 40) % 1000));
+        k = k
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        s.push_str(&format!(
+            "{{\"id\":{},\"v\":{}}},",
+            k % 100_000,
+            (k >> 40) % 1000
+        ));
     }
     s
 }
@@ -228,7 +234,10 @@ fn main() {
     writeln!(stdin, "send").unwrap();
     run_until(&mut event_loop, &lines, "echoed", |h| h.echoed == n);
     report(n, "after a 64 KiB message each way", base);
-    println!("(opened and exchanged in {:.1} s)", started.elapsed().as_secs_f64());
+    println!(
+        "(opened and exchanged in {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
 
     drop(stdin);
     let _ = child.wait();
