@@ -268,6 +268,107 @@ async fn a_protocol_violation_is_answered_with_1002_before_the_end() {
 }
 
 #[tokio::test]
+async fn hostile_clients_get_the_right_close_code_and_one_error() {
+    let config = Config::default().limits(Limits::default().max_message_size(1024));
+    let mut over_the_limit = vec![0x82, 0xFE, 0x07, 0xD0, 0, 0, 0, 0];
+    over_the_limit.extend_from_slice(&[0; 100]);
+    let cases: [(&str, Vec<u8>, u16); 5] = [
+        (
+            "invalid UTF-8",
+            client_frame(0x1, &[b'o', 0xC3, 0x28]),
+            1007,
+        ),
+        (
+            "a 2000-byte frame over the 1024-byte limit",
+            over_the_limit,
+            1009,
+        ),
+        (
+            "a 2^63 - 1 byte length",
+            vec![
+                0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0,
+            ],
+            1009,
+        ),
+        (
+            "an unmasked client frame",
+            vec![0x81, 0x02, b'h', b'i'],
+            1002,
+        ),
+        (
+            "a ping with a 126-byte payload",
+            {
+                let mut f = vec![0x89, 0xFE, 0, 126, 0, 0, 0, 0];
+                f.extend_from_slice(&[0; 126]);
+                f
+            },
+            1002,
+        ),
+    ];
+    for (what, bytes, code) in cases {
+        let (a, b) = duplex(4096);
+        let peer = tokio::spawn(async move {
+            let mut io = raw_client(b).await;
+            // The peer may be cut off mid-write once the server has failed
+            // the connection: that is fine.
+            let _ = io.write_all(&bytes).await;
+            let frame = read_frame(&mut io).await;
+            // Then the transport ends, as a hostile peer's might.
+            drop(io);
+            frame
+        });
+        let mut ws = wsmachine_tokio::accept_async_with_config(a, config.clone())
+            .await
+            .unwrap();
+        let first = timeout(Duration::from_secs(10), ws.next()).await.unwrap();
+        let Some(Err(Error::WebSocket(e))) = first else {
+            panic!("{what}: {first:?}")
+        };
+        assert_eq!(
+            e.close_code().map(CloseCode::as_u16),
+            Some(code),
+            "{what}: {e}"
+        );
+        let (opcode, payload) = peer.await.unwrap();
+        assert_eq!(opcode, 0x8, "{what}");
+        assert_eq!(payload[..2], code.to_be_bytes(), "{what}");
+        assert!(ws.next().await.is_none(), "{what}: one error, then the end");
+        // The peer never sent a Close: 1006, not clean.
+        let closed = ws.closed().unwrap();
+        assert_eq!(
+            (closed.code, closed.clean),
+            (CloseCode::ABNORMAL, false),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn eof_in_the_opening_handshake_is_an_error_not_a_hang() {
+    // The server side: half a request, then the transport ends.
+    let (a, mut b) = duplex(4096);
+    b.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgr")
+        .await
+        .unwrap();
+    drop(b);
+    let server = timeout(Duration::from_secs(10), accept_async(a)).await;
+    assert!(server.expect("accept_async hung").is_err());
+    // The client side: half a 101 answer, then the transport ends.
+    let (a, mut b) = duplex(4096);
+    let peer = tokio::spawn(async move {
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(b.read_u8().await.unwrap());
+        }
+        b.write_all(b"HTTP/1.1 101 Switching Pro").await.unwrap();
+    });
+    let request = ClientRequest::new("ws://x/").unwrap();
+    let client = timeout(Duration::from_secs(10), client_async(request, a)).await;
+    assert!(client.expect("client_async hung").is_err());
+    peer.await.unwrap();
+}
+
+#[tokio::test]
 async fn the_read_half_answers_pings_without_the_write_half() {
     let (a, b) = duplex(4096);
     let peer = tokio::spawn(async move {
