@@ -392,3 +392,66 @@ fn a_peer_that_never_reads_does_not_stall_the_others() {
     assert_eq!(ws.read().unwrap(), Message::from("still here"));
     drop(raw);
 }
+
+/// Runs a loop of client connections until it is empty; what each saw.
+fn run_clients(mut event_loop: EventLoop<Seen>) -> Vec<String> {
+    let started = Instant::now();
+    while !event_loop.is_empty() {
+        event_loop
+            .run_once(Some(Duration::from_millis(10)))
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10), "not finished");
+    }
+    event_loop.handler().0.clone()
+}
+
+struct Seen(Vec<String>);
+
+impl Handler for Seen {
+    fn event(&mut self, _id: Id, _conn: &mut Connection, event: Event) {
+        match event {
+            Event::Error(e) => self.0.push(format!("error: {e}")),
+            Event::Closed(c) => self.0.push(format!("closed {}", c.code)),
+            other => self.0.push(format!("{other:?}")),
+        }
+    }
+}
+
+#[test]
+fn a_client_whose_server_never_answers_the_handshake_is_given_up_on() {
+    // Accepts the TCP connection, reads the request, says nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        rest(&mut s)
+    });
+    let mut event_loop = EventLoop::new(Seen(Vec::new())).unwrap();
+    let request = ClientRequest::new(&format!("ws://{addr}/")).unwrap();
+    let config = Config::new().handshake_timeout(Some(Duration::from_millis(200)));
+    event_loop
+        .connect(addr, &request, Arc::new(config))
+        .unwrap();
+    let seen = run_clients(event_loop);
+    assert!(seen.iter().any(|s| s.contains("error")), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("closed 1006"));
+    // The server saw the request, then our end of the connection.
+    assert!(server.join().unwrap().starts_with(b"GET / HTTP/1.1\r\n"));
+}
+
+#[test]
+fn a_client_whose_connect_is_refused_gets_an_error_and_is_removed() {
+    // A port nothing listens on any more.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut event_loop = EventLoop::new(Seen(Vec::new())).unwrap();
+    let request = ClientRequest::new(&format!("ws://{addr}/")).unwrap();
+    event_loop
+        .connect(addr, &request, Arc::new(Config::default()))
+        .unwrap();
+    let seen = run_clients(event_loop);
+    assert!(seen.iter().any(|s| s.contains("error")), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("closed 1006"));
+}
