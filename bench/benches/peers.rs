@@ -22,6 +22,7 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use futures_util::{SinkExt, StreamExt};
 use wsmachine::{Connection, Event, Message};
 use wsmachine_bench::*;
+use wsmachine_bench::pipe;
 
 /// One decoding case: the bytes, how many messages they hold, their
 /// payload bytes, and whether they are text.
@@ -412,9 +413,14 @@ fn round_trip(c: &mut Criterion) {
         }),
     ));
 
-    // Latency percentiles, one round trip at a time.
+    // Latency percentiles, one round trip at a time (unless a filter
+    // leaves this group out).
+    let filtered = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .any(|f| !"round trip binary 512 B".contains(f.as_str()));
     let mut lines = String::from("library\tp50 ns\tp99 ns\n");
-    for (name, f) in rt.iter_mut() {
+    for (name, f) in rt.iter_mut().filter(|_| !filtered) {
         for _ in 0..20_000 {
             f();
         }
@@ -430,102 +436,16 @@ fn round_trip(c: &mut Criterion) {
         eprintln!("round trip 512 B, {name}: p50 {p50} ns, p99 {p99} ns");
         lines += &format!("{name}\t{p50}\t{p99}\n");
     }
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/criterion");
-    let _ = std::fs::create_dir_all(dir);
-    let _ = std::fs::write(format!("{dir}/latency.tsv"), lines);
+    if !filtered {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/criterion");
+        let _ = std::fs::create_dir_all(dir);
+        let _ = std::fs::write(format!("{dir}/latency.tsv"), lines);
+    }
 
     for (name, mut f) in rt {
         g.bench_function(name, |b| b.iter(&mut f));
     }
     g.finish();
-}
-
-/// A bidirectional in-memory pipe: what one end writes, the other reads;
-/// a read of an empty pipe would block.
-mod pipe {
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-    use std::io;
-    use std::pin::Pin;
-    use std::rc::Rc;
-    use std::task::{Context, Poll};
-
-    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-
-    type Buf = Rc<RefCell<VecDeque<u8>>>;
-
-    pub struct End {
-        rx: Buf,
-        tx: Buf,
-    }
-
-    pub fn pair() -> (End, End) {
-        let (x, y) = (Buf::default(), Buf::default());
-        (
-            End {
-                rx: x.clone(),
-                tx: y.clone(),
-            },
-            End { rx: y, tx: x },
-        )
-    }
-
-    impl io::Read for End {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let mut rx = self.rx.borrow_mut();
-            if rx.is_empty() {
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            io::Read::read(&mut *rx, buf)
-        }
-    }
-
-    impl io::Write for End {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.tx.borrow_mut().extend(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl AsyncRead for End {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            let mut rx = self.rx.borrow_mut();
-            if rx.is_empty() {
-                return Poll::Pending;
-            }
-            let n = rx.len().min(buf.remaining());
-            let (a, b) = rx.as_slices();
-            let first = a.len().min(n);
-            buf.put_slice(&a[..first]);
-            buf.put_slice(&b[..n - first]);
-            rx.drain(..n);
-            Poll::Ready(Ok(()))
-        }
-    }
-
-    impl AsyncWrite for End {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            b: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.tx.borrow_mut().extend(b);
-            Poll::Ready(Ok(b.len()))
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-    }
 }
 
 fn config() -> Criterion {

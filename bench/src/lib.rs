@@ -10,6 +10,9 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+pub mod pipe;
+pub mod wire;
+
 
 /// The mask key every generated client frame uses.
 pub const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];

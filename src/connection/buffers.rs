@@ -5,6 +5,50 @@ use alloc::vec::Vec;
 
 use bytes::{Buf, Bytes};
 
+use crate::event::{Chunk, Event};
+use crate::message::Message;
+
+/// Events waiting to be polled. The frequent ones are kept inline and the
+/// rare, large ones (a request, an error, the end) boxed, so that queueing a
+/// message moves a few words rather than the whole `Event`.
+#[derive(Debug, Default)]
+pub(crate) struct EventQueue(VecDeque<Queued>);
+
+#[derive(Debug)]
+enum Queued {
+    Message(Message),
+    Chunk(Chunk),
+    Ping(Bytes),
+    Pong(Bytes),
+    Other(alloc::boxed::Box<Event>),
+}
+
+impl EventQueue {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn push_back(&mut self, event: Event) {
+        self.0.push_back(match event {
+            Event::Message(m) => Queued::Message(m),
+            Event::Chunk(c) => Queued::Chunk(c),
+            Event::Ping(p) => Queued::Ping(p),
+            Event::Pong(p) => Queued::Pong(p),
+            other => Queued::Other(alloc::boxed::Box::new(other)),
+        });
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Event> {
+        Some(match self.0.pop_front()? {
+            Queued::Message(m) => Event::Message(m),
+            Queued::Chunk(c) => Event::Chunk(c),
+            Queued::Ping(p) => Event::Ping(p),
+            Queued::Pong(p) => Event::Pong(p),
+            Queued::Other(e) => *e,
+        })
+    }
+}
+
 /// Received bytes waiting to be processed: the opening handshake's head,
 /// and input that arrived while events were waiting to be polled.
 ///
@@ -222,10 +266,10 @@ impl OutQueue {
         let n = header.len() + payload.len();
         self.reserve(n, limit);
         self.tail.extend_from_slice(header);
-        let start = self.tail.len();
-        self.tail.extend_from_slice(payload);
-        if let Some(key) = mask {
-            crate::mask::apply_mask(&mut self.tail[start..], key, 0);
+        match mask {
+            // Copied and masked in one pass.
+            Some(key) => crate::mask::extend_masked(&mut self.tail, payload, key, 0),
+            None => self.tail.extend_from_slice(payload),
         }
         self.len += n;
         self.queued += n as u64;

@@ -270,6 +270,9 @@ impl Connection {
             initiated_locally: self.close.initiated_locally,
         }));
         self.phase = Phase::Closed(teardown);
+        // Whatever was processed ahead of the application is not delivered.
+        self.stash = None;
+        self.ahead = 0;
         self.timers.clear_all();
         if !teardown.given_up {
             // Writing the rest and waiting for the peer are bounded too.

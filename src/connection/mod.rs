@@ -28,13 +28,12 @@ mod send;
 mod timers;
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
 
 use bytes::Bytes;
 
-use self::buffers::{InputBuf, OutQueue};
+use self::buffers::{EventQueue, InputBuf, OutQueue};
 use self::closing::{CloseState, PongSlot, Teardown};
 use self::opening::Rejection;
 use self::recv::Receiver;
@@ -204,7 +203,13 @@ pub struct Connection {
     input: InputBuf,
     eof: bool,
     out: OutQueue,
-    events: VecDeque<Event>,
+    events: EventQueue,
+    /// What the receiver produced from bytes processed while an event
+    /// waited; handled once the application has polled every event.
+    stash: Option<recv::Received>,
+    /// Bytes taken by `feed` and processed straight from its slice while an
+    /// event waited: charged to the input buffer's cap.
+    ahead: usize,
     recv: Receiver,
     send: Sender,
     timers: Timers,
@@ -235,7 +240,9 @@ impl Connection {
             input: InputBuf::default(),
             eof: false,
             out: OutQueue::default(),
-            events: VecDeque::new(),
+            events: EventQueue::default(),
+            stash: None,
+            ahead: 0,
             recv: Receiver::new(role),
             send: Sender::new(rng, &config.limits),
             timers,
@@ -317,7 +324,7 @@ impl Connection {
         match &self.phase {
             Phase::AwaitDecision(_) => false,
             Phase::Closed(td) => !td.given_up && td.await_eof,
-            _ => self.input.len() < self.input_cap(),
+            _ => self.input.len() + self.ahead < self.input_cap(),
         }
     }
 
@@ -344,7 +351,7 @@ impl Connection {
         match &self.phase {
             Phase::Closed(td) if td.await_eof && !self.eof => usize::MAX,
             Phase::Closed(_) => 0,
-            _ => self.input_cap().saturating_sub(self.input.len()),
+            _ => self.input_cap().saturating_sub(self.input.len() + self.ahead),
         }
     }
 
@@ -375,8 +382,11 @@ impl Connection {
     /// polled, or a server waits for `accept`); feed the rest again after
     /// polling. Bytes after the connection closed are taken and discarded.
     ///
-    /// While the application keeps up, frames are processed straight from
-    /// `data`: payloads are copied once, into the message they belong to.
+    /// Frames are processed straight from `data`: payloads are copied once,
+    /// into the message they belong to. While an event waits, the frame in
+    /// progress is still copied into its message (up to the input cap, as
+    /// if it were buffered), but what it leads to is handled only once the
+    /// application has polled every event; bytes beyond that are buffered.
     pub fn feed(&mut self, data: &[u8]) -> usize {
         if data.is_empty() {
             return 0;
@@ -385,11 +395,14 @@ impl Connection {
             return data.len();
         }
         self.activity = true;
+        if self.events.is_empty() && self.stash.is_none() {
+            self.ahead = 0;
+        }
         let mut used = 0;
-        if self.input.is_empty() && self.events.is_empty() {
+        if self.input.is_empty() {
             used = self.process_frames(data);
         }
-        let cap = self.input_cap();
+        let cap = self.input_cap().saturating_sub(self.ahead);
         used += self.input.extend(&data[used..], cap);
         self.advance();
         used
@@ -441,7 +454,7 @@ impl Connection {
         let cap = match self.phase {
             // Read and discard until EOF.
             Phase::Closed(_) => self.config.limits.max_input_buffer.min(16 << 10),
-            _ => self.input_cap(),
+            _ => self.input_cap().saturating_sub(self.ahead),
         };
         self.input.spare(cap)
     }
@@ -505,6 +518,26 @@ impl Connection {
         // the previous event: what it sends in answer (an echo) goes out
         // before whatever the next frame makes the connection do.
         if self.events.is_empty() {
+            // The application has caught up.
+            self.ahead = 0;
+            if let Some(item) = self.stash.take() {
+                if let recv::Received::Message(m) = item {
+                    return Some(Event::Message(m));
+                }
+                self.received(item);
+                return self.poll_event();
+            }
+            // The common case first: the next complete message in the
+            // input, handed over without going through the queue.
+            if matches!(self.phase, Phase::Open | Phase::CloseSent) && !self.input.is_empty() {
+                let (used, item) = self.recv.process(self.input.data(), &self.config);
+                self.input.consume(used);
+                match item {
+                    Some(recv::Received::Message(m)) => return Some(Event::Message(m)),
+                    Some(item) => self.received(item),
+                    None => {}
+                }
+            }
             self.advance();
         }
         self.events.pop_front()
@@ -714,7 +747,15 @@ impl Connection {
     /// Processes input from the input buffer (and EOF) until an event is
     /// queued or nothing more can happen.
     fn advance(&mut self) {
-        while self.events.is_empty() && self.step() {}
+        while self.events.is_empty() {
+            if let Some(item) = self.stash.take() {
+                self.received(item);
+                continue;
+            }
+            if !self.step() {
+                break;
+            }
+        }
     }
 
     /// One unit of progress on buffered input; `false` when blocked.
@@ -725,7 +766,7 @@ impl Connection {
             Phase::ReadingRejection(_) => self.step_rejection(),
             Phase::AwaitDecision(_) => false,
             Phase::Open | Phase::CloseSent => {
-                if !self.input.is_empty() || self.recv.in_progress() {
+                if !self.input.is_empty() || self.recv.has_pending_work() {
                     let (used, item) = self.recv.process(self.input.data(), &self.config);
                     self.input.consume(used);
                     if let Some(item) = item {
@@ -750,19 +791,35 @@ impl Connection {
         }
     }
 
-    /// Processes frames straight from `data` while nothing waits to be
-    /// polled; returns how many bytes were used.
+    /// Processes frames straight from `data`; returns how many bytes were
+    /// used. While an event waits, at most what the input buffer could
+    /// still hold is processed, and the first item is kept in the stash.
     fn process_frames(&mut self, data: &[u8]) -> usize {
         let mut at = 0;
         while at < data.len()
-            && self.events.is_empty()
+            && self.stash.is_none()
             && matches!(self.phase, Phase::Open | Phase::CloseSent)
         {
-            let (used, item) = self.recv.process(&data[at..], &self.config);
+            let waiting = !self.events.is_empty();
+            let end = if waiting {
+                let budget = self.input_cap().saturating_sub(self.ahead);
+                data.len().min(at + budget)
+            } else {
+                data.len()
+            };
+            if end == at {
+                break;
+            }
+            let (used, item) = self.recv.process(&data[at..end], &self.config);
             at += used;
+            if waiting {
+                self.ahead += used;
+            }
             match item {
+                Some(item) if waiting => self.stash = Some(item),
                 Some(item) => self.received(item),
-                None => break,
+                None if at < end => break,
+                None => {}
             }
         }
         if matches!(self.phase, Phase::Closed(_)) {

@@ -25,7 +25,7 @@ use crate::error::{Error, ProtocolViolation};
 use crate::event::Chunk;
 use crate::extensions::{Agreed, Decoder, INFLATE_STEP};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Status};
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, extend_masked, extend_masked_ascii};
 use crate::message::{Message, MessageKind, Utf8Bytes};
 use crate::role::Role;
 use crate::utf8::Utf8Validator;
@@ -132,6 +132,20 @@ impl core::fmt::Debug for Receiver {
 /// Unmasking scratch for compressed payloads, which the inflater reads.
 const UNMASK_BLOCK: usize = 4096;
 
+/// Text is copied, unmasked and validated in blocks of this size, which
+/// stay in the first-level data cache between the two passes.
+const UTF8_BLOCK: usize = 8 << 10;
+
+/// Appends payload bytes to `out`, unmasked on the way (one pass) when the
+/// frame is masked; `offset` is the position of `data[0]` in the payload.
+#[inline]
+fn copy_payload(out: &mut Vec<u8>, data: &[u8], mask: Option<[u8; 4]>, offset: u64) {
+    match mask {
+        Some(key) => extend_masked(out, data, key, (offset & 3) as usize),
+        None => out.extend_from_slice(data),
+    }
+}
+
 impl Receiver {
     pub(crate) fn new(role: Role) -> Receiver {
         Receiver {
@@ -170,9 +184,11 @@ impl Receiver {
         self.buf.capacity() + self.decoder.memory()
     }
 
-    /// Whether a frame or message is partly received.
-    pub(crate) fn in_progress(&self) -> bool {
-        self.frame.is_some() || self.message.is_some() || self.header.len > 0
+    /// Whether a call without new input can make progress: a frame whose
+    /// payload has all arrived but is not done (an inflater with more to
+    /// give).
+    pub(crate) fn has_pending_work(&self) -> bool {
+        self.frame.is_some_and(|f| f.remaining == 0)
     }
 
     /// Processes `input`; stops after the first item. Returns how many bytes
@@ -185,6 +201,9 @@ impl Receiver {
                 if rest.is_empty() {
                     return (at, None);
                 }
+                if let Some((used, item)) = self.whole_message(rest, config) {
+                    return (at + used, Some(item));
+                }
                 match self.header(rest, config) {
                     Ok((used, done)) => {
                         at += used;
@@ -196,6 +215,9 @@ impl Receiver {
                 }
                 continue;
             };
+            if rest.is_empty() && f.remaining > 0 {
+                return (at, None);
+            }
             let (used, item) = if f.opcode.is_control() {
                 self.control_payload(f, rest)
             } else {
@@ -206,6 +228,54 @@ impl Receiver {
                 return (at, item);
             }
         }
+    }
+
+    /// The common case on its own path: a whole single-frame message, all
+    /// of it in `rest`, between messages. `None` leaves everything else,
+    /// errors included, to the general path.
+    #[inline]
+    fn whole_message(&mut self, rest: &[u8], config: &Config) -> Option<(usize, Received)> {
+        if self.message.is_some() || self.header.len > 0 || config.delivery != Delivery::Messages
+        {
+            return None;
+        }
+        let Ok(Status::Complete((h, n))) = FrameHeader::decode(rest) else {
+            return None;
+        };
+        let text = match h.opcode() {
+            OpCode::Text => true,
+            OpCode::Binary => false,
+            _ => return None,
+        };
+        let len = usize::try_from(h.payload_len()).ok()?;
+        // Long text goes through the general path, validated a block at a
+        // time while each is in the first-level cache.
+        if !h.fin()
+            || h.rsv1()
+            || len > rest.len() - n
+            || (text && len > UTF8_BLOCK)
+            || self.check_header(&h, config).is_err()
+        {
+            return None;
+        }
+        let data = &rest[n..n + len];
+        let mut payload = Vec::with_capacity(len);
+        let key = h.mask().unwrap_or([0; 4]);
+        let message = if text {
+            let ascii = extend_masked_ascii(&mut payload, data, key, 0);
+            if !ascii {
+                let mut utf8 = Utf8Validator::new();
+                if utf8.feed(&payload).and_then(|()| utf8.finish()).is_err() {
+                    // The general path fails it at the first bad byte.
+                    return None;
+                }
+            }
+            Message::Text(Utf8Bytes::from_validated(Bytes::from(payload)))
+        } else {
+            copy_payload(&mut payload, data, h.mask(), 0);
+            Message::Binary(Bytes::from(payload))
+        };
+        Some((n + len, Received::Message(message)))
     }
 
     /// Reads a frame header, possibly across calls. `Ok((used, complete))`.
@@ -397,14 +467,23 @@ impl Receiver {
             config.limits.max_message_size
         };
         self.reserve(data.len(), usize::try_from(bound).unwrap_or(usize::MAX));
-        let start = self.buf.len();
-        self.buf.extend_from_slice(data);
-        let fresh = &mut self.buf[start..];
-        if let Some(key) = f.mask {
-            apply_mask(fresh, key, (f.offset & 3) as usize);
-        }
-        if msg.kind == MessageKind::Text && self.utf8.feed(fresh).is_err() {
-            return (data.len(), Some(Received::Fail(Error::InvalidUtf8)));
+        if msg.kind == MessageKind::Text {
+            // Copied, unmasked and validated a block at a time: each block
+            // is checked while it is still in the first-level cache.
+            // ASCII is recognised in the copying pass itself.
+            let key = f.mask.unwrap_or([0; 4]);
+            let mut offset = f.offset;
+            for block in data.chunks(UTF8_BLOCK) {
+                let start = self.buf.len();
+                let ascii = extend_masked_ascii(&mut self.buf, block, key, (offset & 3) as usize);
+                offset += block.len() as u64;
+                let checked = ascii && self.utf8.pending() == 0;
+                if !checked && self.utf8.feed(&self.buf[start..]).is_err() {
+                    return (data.len(), Some(Received::Fail(Error::InvalidUtf8)));
+                }
+            }
+        } else {
+            copy_payload(&mut self.buf, data, f.mask, f.offset);
         }
         self.advance(&mut f, data.len());
         if f.remaining > 0 {
@@ -451,10 +530,7 @@ impl Receiver {
         let carried = if text { self.carry.len } else { 0 };
         let mut out = Vec::with_capacity(carried + data.len());
         out.extend_from_slice(self.carry.as_slice());
-        out.extend_from_slice(data);
-        if let Some(key) = f.mask {
-            apply_mask(&mut out[carried..], key, (f.offset & 3) as usize);
-        }
+        copy_payload(&mut out, data, f.mask, f.offset);
         if text && self.utf8.feed(&out[carried..]).is_err() {
             return (data.len(), Some(Received::Fail(Error::InvalidUtf8)));
         }
@@ -533,10 +609,10 @@ impl Receiver {
             Delivery::Messages => None,
         };
         let mut used = 0;
+        let mut scratch = [0u8; UNMASK_BLOCK];
         let done = loop {
             let block_len = (available - used).min(UNMASK_BLOCK);
-            let mut block = [0u8; UNMASK_BLOCK];
-            let block = &mut block[..block_len];
+            let block = &mut scratch[..block_len];
             block.copy_from_slice(&rest[used..used + block_len]);
             if let Some(key) = f.mask {
                 apply_mask(block, key, ((f.offset + used as u64) & 3) as usize);
