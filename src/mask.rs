@@ -134,7 +134,9 @@ fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
 /// The key repeated over a 64-bit word.
 #[inline]
 fn word(key: [u8; 4]) -> u64 {
-    u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]])
+    u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ])
 }
 
 /// Short runs: eight bytes at a time, then the rest bytewise.
@@ -166,7 +168,12 @@ fn copy_words(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
             o.write(v);
         }
     }
-    for (k, (o, i)) in out.into_remainder().iter_mut().zip(inp.remainder()).enumerate() {
+    for (k, (o, i)) in out
+        .into_remainder()
+        .iter_mut()
+        .zip(inp.remainder())
+        .enumerate()
+    {
         o.write(i ^ key[k & 3]);
     }
 }
@@ -199,7 +206,9 @@ fn copy(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
         for (o, i) in o.chunks_exact_mut(8).zip(i.chunks_exact(8)) {
             let o: &mut [MaybeUninit<u8>; 8] = o.try_into().unwrap_or_else(|_| unreachable!());
             let i: &[u8; 8] = i.try_into().unwrap_or_else(|_| unreachable!());
-            *o = (u64::from_ne_bytes(*i) ^ w).to_ne_bytes().map(MaybeUninit::new);
+            *o = (u64::from_ne_bytes(*i) ^ w)
+                .to_ne_bytes()
+                .map(MaybeUninit::new);
         }
     }
     copy_words(out.into_remainder(), inp.remainder(), key);
@@ -224,7 +233,10 @@ fn copy_ascii(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) -> bool {
     }
     let (o, i) = (out.into_remainder(), inp.remainder());
     copy_words(o, i, key);
-    let rest = i.iter().zip(key.iter().cycle()).fold(0, |a, (b, k)| a | (b ^ k));
+    let rest = i
+        .iter()
+        .zip(key.iter().cycle())
+        .fold(0, |a, (b, k)| a | (b ^ k));
     let seen = seen.iter().fold(0, |a, b| a | b);
     seen & 0x8080_8080_8080_8080 == 0 && rest < 0x80
 }
@@ -263,8 +275,11 @@ mod tests {
     }
 
     /// Every kernel this processor can run, in place.
-    fn in_place_kernels() -> Vec<(&'static str, fn(&mut [u8], [u8; 4], usize))> {
-        let mut k: Vec<(&'static str, fn(&mut [u8], [u8; 4], usize))> = vec![
+    type InPlace = fn(&mut [u8], [u8; 4], usize);
+    type Copying = fn(&mut Vec<u8>, &[u8], [u8; 4], usize);
+
+    fn in_place_kernels() -> Vec<(&'static str, InPlace)> {
+        let mut k: Vec<(&'static str, InPlace)> = vec![
             ("dispatch", apply_mask),
             ("words", |b, k, o| words(b, rotate(k, o))),
             ("baseline", |b, k, o| in_place(b, rotate(k, o))),
@@ -280,19 +295,15 @@ mod tests {
     }
 
     /// Every copying kernel this processor can run, appending to a vector.
-    fn copy_kernels() -> Vec<(&'static str, fn(&mut Vec<u8>, &[u8], [u8; 4], usize))> {
-        fn with(
-            dst: &mut Vec<u8>,
-            src: &[u8],
-            f: impl FnOnce(&mut [MaybeUninit<u8>], &[u8]),
-        ) {
+    fn copy_kernels() -> Vec<(&'static str, Copying)> {
+        fn with(dst: &mut Vec<u8>, src: &[u8], f: impl FnOnce(&mut [MaybeUninit<u8>], &[u8])) {
             let len = dst.len();
             dst.reserve(src.len());
             f(&mut dst.spare_capacity_mut()[..src.len()], src);
             // SAFETY: each kernel writes every element of the slice.
             unsafe { dst.set_len(len + src.len()) };
         }
-        let mut k: Vec<(&'static str, fn(&mut Vec<u8>, &[u8], [u8; 4], usize))> = vec![
+        let mut k: Vec<(&'static str, Copying)> = vec![
             ("dispatch", extend_masked),
             ("words", |d, s, k, o| {
                 with(d, s, |d, s| copy_words(d, s, rotate(k, o)))
@@ -321,14 +332,26 @@ mod tests {
         for (name, f) in in_place_kernels() {
             let mut buf = data.to_vec();
             f(&mut buf[align..align + len], key, phase);
-            assert_eq!(&buf[align..align + len], &expected[..], "{name} {len} {align} {phase}");
+            assert_eq!(
+                &buf[align..align + len],
+                &expected[..],
+                "{name} {len} {align} {phase}"
+            );
             assert_eq!(&buf[..align], &data[..align], "{name} wrote before");
-            assert_eq!(&buf[align + len..], &data[align + len..], "{name} wrote after");
+            assert_eq!(
+                &buf[align + len..],
+                &data[align + len..],
+                "{name} wrote after"
+            );
         }
         let ascii = expected.iter().all(|b| *b < 0x80);
         let mut dst = vec![0x55; align];
         let said = extend_masked_ascii(&mut dst, src, key, phase);
-        assert_eq!(&dst[align..], &expected[..], "ascii copy {len} {align} {phase}");
+        assert_eq!(
+            &dst[align..],
+            &expected[..],
+            "ascii copy {len} {align} {phase}"
+        );
         assert!(!said || ascii, "called non-ASCII bytes ASCII");
         assert!(said == ascii || len < SMALL, "missed ASCII at {len}");
         let rotated = rotate(key, phase);
@@ -347,7 +370,11 @@ mod tests {
             let mut dst = vec![0xaa; align];
             f(&mut dst, src, key, phase);
             assert_eq!(&dst[..align], &vec![0xaa; align][..]);
-            assert_eq!(&dst[align..], &expected[..], "copy {name} {len} {align} {phase}");
+            assert_eq!(
+                &dst[align..],
+                &expected[..],
+                "copy {name} {len} {align} {phase}"
+            );
         }
     }
 

@@ -678,3 +678,46 @@ fn feed_unbuffered_buffers_the_handshake_like_feed() {
     let events: Vec<String> = drain(&mut server).iter().map(summary).collect();
     assert_eq!(events[1..], ["text:early".to_string()]);
 }
+
+#[test]
+fn feed_copies_the_frame_in_progress_while_an_event_waits_and_handles_it_later() {
+    let big = pattern(60_000);
+    let input = [
+        cframe(true, 2, b"first"),
+        cframe(true, 2, &big),
+        cframe(true, 9, b"p"),
+    ]
+    .concat();
+    let mut server = open_server(Config::default());
+    assert_eq!(server.feed(&input), input.len());
+    // The large frame went straight into its message: only the ping that
+    // follows it waits in the input buffer, and it is not answered yet.
+    assert_eq!(server.buffered_input(), 7);
+    assert!(
+        take_output(&mut server).is_empty(),
+        "the ping waits its turn"
+    );
+    assert!(matches!(server.poll_event(), Some(Event::Message(m)) if m.as_bytes() == b"first"));
+    assert!(matches!(server.poll_event(), Some(Event::Message(m)) if m.as_bytes() == &big[..]));
+    assert!(take_output(&mut server).is_empty());
+    assert!(matches!(server.poll_event(), Some(Event::Ping(_))));
+    let frames = parse_frames(&take_output(&mut server));
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].opcode, 0xA);
+}
+
+#[test]
+fn what_feed_processes_ahead_counts_against_the_input_cap() {
+    let config = Config::default().limits(Limits::default().max_input_buffer(1000));
+    let first = cframe(true, 2, b"first");
+    let input = [first.clone(), cframe(true, 2, &pattern(5000))].concat();
+    let mut server = open_server(config);
+    assert_eq!(server.feed(&input), first.len() + 1000);
+    assert!(!server.wants_read());
+    assert_eq!(server.input_room(), 0);
+    let rest = &input[first.len() + 1000..];
+    assert!(matches!(server.poll_event(), Some(Event::Message(_))));
+    assert!(server.wants_read());
+    assert_eq!(server.feed(rest), rest.len());
+    assert!(matches!(server.poll_event(), Some(Event::Message(m)) if m.len() == 5000));
+}

@@ -21,8 +21,8 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::{SinkExt, StreamExt};
 use wsmachine::{Connection, Event, Message};
-use wsmachine_bench::*;
 use wsmachine_bench::pipe;
+use wsmachine_bench::*;
 
 /// One decoding case: the bytes, how many messages they hold, their
 /// payload bytes, and whether they are text.
@@ -53,10 +53,34 @@ fn cases() -> Vec<Case> {
     cases.push(whole("binary 64 KiB", 2, binary(64 << 10), 16, READ));
     cases.push(whole("binary 16 MiB", 2, binary(16 << 20), 1, READ));
     cases.push(whole("text 64 KiB ASCII", 1, ascii(64 << 10), 16, READ));
-    cases.push(whole("text 64 KiB multi-byte", 1, multibyte(64 << 10), 16, READ));
-    cases.push(whole("binary 64 KiB in 64 B reads", 2, binary(64 << 10), 16, 64));
-    cases.push(whole("text 64 KiB ASCII in 64 B reads", 1, ascii(64 << 10), 16, 64));
-    cases.push(whole("binary 125 B in 64 B reads", 2, binary(125), 10_000, 64));
+    cases.push(whole(
+        "text 64 KiB multi-byte",
+        1,
+        multibyte(64 << 10),
+        16,
+        READ,
+    ));
+    cases.push(whole(
+        "binary 64 KiB in 64 B reads",
+        2,
+        binary(64 << 10),
+        16,
+        64,
+    ));
+    cases.push(whole(
+        "text 64 KiB ASCII in 64 B reads",
+        1,
+        ascii(64 << 10),
+        16,
+        64,
+    ));
+    cases.push(whole(
+        "binary 125 B in 64 B reads",
+        2,
+        binary(125),
+        10_000,
+        64,
+    ));
     let big = binary(4 << 20);
     cases.push(Case {
         name: "binary 4 MiB in 64 B fragments",
@@ -146,7 +170,11 @@ fn decode(c: &mut Criterion) {
         });
         if case.text {
             g.bench_function("simdutf8", |b| {
-                b.iter(|| simdutf8::basic::from_utf8(black_box(&case.payload)).unwrap().len())
+                b.iter(|| {
+                    simdutf8::basic::from_utf8(black_box(&case.payload))
+                        .unwrap()
+                        .len()
+                })
             });
         }
 
@@ -287,8 +315,7 @@ fn encode(c: &mut Criterion) {
             g.bench_function("tokio-websockets", |b| {
                 b.iter(|| {
                     for _ in 0..count {
-                        ready(ws.send(tokio_websockets::Message::binary(payload.clone())))
-                            .unwrap();
+                        ready(ws.send(tokio_websockets::Message::binary(payload.clone()))).unwrap();
                     }
                 })
             });
@@ -327,7 +354,8 @@ fn human(n: usize) -> String {
 fn round_trip(c: &mut Criterion) {
     let payload = Bytes::from(binary(512));
     let mut g = group(c, "round trip binary 512 B", 512);
-    let mut rt: Vec<(&str, Box<dyn FnMut()>)> = Vec::new();
+    type RoundTrip = Box<dyn FnMut()>;
+    let mut rt: Vec<(&str, RoundTrip)> = Vec::new();
 
     let mut client = wsmachine_client(wsmachine_config()).unwrap();
     let mut server = wsmachine_server(wsmachine_config()).unwrap();
@@ -368,7 +396,9 @@ fn round_trip(c: &mut Criterion) {
     rt.push((
         "tungstenite",
         Box::new(move || {
-            client.send(tungstenite::Message::Binary(p.clone())).unwrap();
+            client
+                .send(tungstenite::Message::Binary(p.clone()))
+                .unwrap();
             let m = server.read().unwrap();
             server.send(m).unwrap();
             black_box(client.read().unwrap());

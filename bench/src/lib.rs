@@ -13,7 +13,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 pub mod pipe;
 pub mod wire;
 
-
 /// The mask key every generated client frame uses.
 pub const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
@@ -219,14 +218,12 @@ pub const MAX_MESSAGE: usize = 64 << 20;
 
 /// A wsmachine configuration with the benchmark limits and no compression.
 pub fn wsmachine_config() -> wsmachine::Config {
-    wsmachine::Config::new()
-        .deflate(None)
-        .limits(
-            wsmachine::Limits::new()
-                .max_message_size(MAX_MESSAGE as u64)
-                .max_frame_size(MAX_MESSAGE as u64)
-                .max_output_buffer(MAX_MESSAGE + (64 << 10)),
-        )
+    wsmachine::Config::new().deflate(None).limits(
+        wsmachine::Limits::new()
+            .max_message_size(MAX_MESSAGE as u64)
+            .max_frame_size(MAX_MESSAGE as u64)
+            .max_output_buffer(MAX_MESSAGE + (64 << 10)),
+    )
 }
 
 /// A wsmachine server past the handshake.

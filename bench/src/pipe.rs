@@ -105,11 +105,7 @@ impl AsyncRead for End {
 }
 
 impl AsyncWrite for End {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        b: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
         self.tx.borrow_mut().extend(b);
         self.sent.set(self.sent.get() + b.len());
         Poll::Ready(Ok(b.len()))

@@ -351,7 +351,9 @@ impl Connection {
         match &self.phase {
             Phase::Closed(td) if td.await_eof && !self.eof => usize::MAX,
             Phase::Closed(_) => 0,
-            _ => self.input_cap().saturating_sub(self.input.len() + self.ahead),
+            _ => self
+                .input_cap()
+                .saturating_sub(self.input.len() + self.ahead),
         }
     }
 
@@ -400,7 +402,7 @@ impl Connection {
         }
         let mut used = 0;
         if self.input.is_empty() {
-            used = self.process_frames(data);
+            used = self.process_frames(data, true);
         }
         let cap = self.input_cap().saturating_sub(self.ahead);
         used += self.input.extend(&data[used..], cap);
@@ -426,7 +428,7 @@ impl Connection {
             return 0;
         }
         self.activity = true;
-        let used = self.process_frames(data);
+        let used = self.process_frames(data, false);
         self.advance();
         used
     }
@@ -514,18 +516,25 @@ impl Connection {
     /// input arrives (or the application accepts a pending request).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        let event = self.next_event();
+        if self.events.is_empty() && self.stash.is_none() {
+            // The application has caught up: nothing is processed ahead.
+            self.ahead = 0;
+        }
+        event
+    }
+
+    fn next_event(&mut self) -> Option<Event> {
         // Input that waited goes on only once the application has handled
         // the previous event: what it sends in answer (an echo) goes out
         // before whatever the next frame makes the connection do.
         if self.events.is_empty() {
-            // The application has caught up.
-            self.ahead = 0;
             if let Some(item) = self.stash.take() {
                 if let recv::Received::Message(m) = item {
                     return Some(Event::Message(m));
                 }
                 self.received(item);
-                return self.poll_event();
+                return self.next_event();
             }
             // The common case first: the next complete message in the
             // input, handed over without going through the queue.
@@ -792,12 +801,13 @@ impl Connection {
     }
 
     /// Processes frames straight from `data`; returns how many bytes were
-    /// used. While an event waits, at most what the input buffer could
-    /// still hold is processed, and the first item is kept in the stash.
-    fn process_frames(&mut self, data: &[u8]) -> usize {
+    /// used. With `ahead`, it goes on while an event waits: at most what the
+    /// input buffer could still hold, the first item kept in the stash.
+    fn process_frames(&mut self, data: &[u8], ahead: bool) -> usize {
         let mut at = 0;
         while at < data.len()
             && self.stash.is_none()
+            && (ahead || self.events.is_empty())
             && matches!(self.phase, Phase::Open | Phase::CloseSent)
         {
             let waiting = !self.events.is_empty();

@@ -235,8 +235,7 @@ impl Receiver {
     /// errors included, to the general path.
     #[inline]
     fn whole_message(&mut self, rest: &[u8], config: &Config) -> Option<(usize, Received)> {
-        if self.message.is_some() || self.header.len > 0 || config.delivery != Delivery::Messages
-        {
+        if self.message.is_some() || self.header.len > 0 || config.delivery != Delivery::Messages {
             return None;
         }
         let Ok(Status::Complete((h, n))) = FrameHeader::decode(rest) else {

@@ -69,15 +69,27 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let report = args.iter().any(|a| a == "--report");
     let args: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
-    let server = args.first().map(|s| s.as_str()).unwrap_or("wsmachine").to_string();
-    let addr = args.get(1).map(|s| s.as_str()).unwrap_or("127.0.0.1:0").to_string();
+    let server = args
+        .first()
+        .map(|s| s.as_str())
+        .unwrap_or("wsmachine")
+        .to_string();
+    let addr = args
+        .get(1)
+        .map(|s| s.as_str())
+        .unwrap_or("127.0.0.1:0")
+        .to_string();
     if report {
         std::thread::spawn(|| {
             for line in std::io::stdin().lock().lines() {
                 if line.is_err() {
                     break;
                 }
-                println!("heap {} rss_kib {}", LIVE.load(Ordering::Relaxed), rss_kib());
+                println!(
+                    "heap {} rss_kib {}",
+                    LIVE.load(Ordering::Relaxed),
+                    rss_kib()
+                );
             }
         });
     }
@@ -147,7 +159,11 @@ async fn wsmachine_echo(mut stream: TcpStream) -> Result {
 
 /// Answers what `conn` has to say: events, then writes, then half-close.
 /// `false` once the connection is finished.
-async fn drive_out(conn: &mut wsmachine::Connection, stream: &mut TcpStream, shut: &mut bool) -> bool {
+async fn drive_out(
+    conn: &mut wsmachine::Connection,
+    stream: &mut TcpStream,
+    shut: &mut bool,
+) -> bool {
     use wsmachine::{Accept, Event};
     while let Some(event) = conn.poll_event() {
         match event {
@@ -226,9 +242,11 @@ async fn wsmachine_feed_echo(mut stream: TcpStream) -> Result {
 }
 
 async fn tungstenite_echo(stream: TcpStream) -> Result {
-    let mut ws =
-        tokio_tungstenite::accept_async_with_config(stream, Some(wsmachine_bench::tungstenite_config()))
-            .await?;
+    let mut ws = tokio_tungstenite::accept_async_with_config(
+        stream,
+        Some(wsmachine_bench::tungstenite_config()),
+    )
+    .await?;
     while let Some(msg) = ws.next().await {
         let msg = msg?;
         if msg.is_binary() || msg.is_text() {

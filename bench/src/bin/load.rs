@@ -44,7 +44,10 @@ fn args() -> Args {
             .unwrap_or(default)
     };
     Args {
-        addr: a.first().cloned().unwrap_or_else(|| "127.0.0.1:9000".into()),
+        addr: a
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "127.0.0.1:9000".into()),
         connections: a.get(1).and_then(|v| v.parse().ok()).unwrap_or(100),
         bytes: a.get(2).and_then(|v| v.parse().ok()).unwrap_or(20),
         text: flag("--text"),
