@@ -25,6 +25,8 @@ fi
 server_cmd() { # server -> command line
   case $1 in
     uws) echo "node bench/uws/echo.js" ;;
+    # A build of an earlier core, for "nothing got slower" (BEFORE_BIN).
+    before-*) echo "$BEFORE_BIN/echo ${1#before-} 127.0.0.1:0" ;;
     *) echo "$BIN/echo $1 127.0.0.1:0" ;;
   esac
 }
@@ -40,16 +42,19 @@ run_one() { # server column -> messages/s
   read -r _ addr <&"${SRV[0]}"
   rate=$(taskset -c 1 "$BIN/load" "$addr" "$conns" "$bytes" $flags --seconds "$SECONDS_PER" \
     | awk '/messages_per_second/ {print $2}')
+  # The server's CPU time in user and kernel mode (clock ticks).
+  local ticks
+  ticks=$(awk '{print $14 ":" $15}' "/proc/$SRV_PID/stat" 2>/dev/null || echo "0:0")
   kill "$SRV_PID" 2>/dev/null || true
   wait "$SRV_PID" 2>/dev/null || true
-  echo "${rate:-0}"
+  echo "${rate:-0} $ticks"
 }
 
 for round in $(seq "$ROUNDS"); do
   for col in $COLUMNS; do
     for server in $SERVERS; do
-      rate=$(run_one "$server" "$col")
-      echo "$round $col $server $rate" | tee -a "$OUT/raw" >&2
+      read -r rate ticks < <(run_one "$server" "$col")
+      echo "$round $col $server $rate $ticks" | tee -a "$OUT/raw" >&2
     done
   done
 done
@@ -58,9 +63,13 @@ python3 - "$OUT/raw" "$SERVERS" "$COLUMNS" <<'PY'
 import sys, statistics
 raw, servers, columns = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 runs = {}
+kernel = {}
 for line in open(raw):
-    _, col, server, rate = line.split()
+    _, col, server, rate, ticks = line.split()
     runs.setdefault((server, col), []).append(float(rate))
+    user, system = (int(t) for t in ticks.split(":"))
+    if user + system:
+        kernel.setdefault(server, []).append(system / (user + system))
 def label(c):
     n, b, k = c.split(":")
     b = int(b)
@@ -73,7 +82,11 @@ print("|---|" + "---|" * len(columns))
 for s in servers:
     print(f"| {s} | " + " | ".join(f"{med[(s, c)]:,.0f}" for c in columns) + " |")
 ours = [s for s in servers if s.startswith("wsmachine")]
-peers = [s for s in servers if not s.startswith("wsmachine") and s != "uws"]
+peers = [s for s in servers if not s.startswith("wsmachine") and s != "uws" and not s.startswith("before")]
+print("\nshare of the server's CPU time spent in the kernel (median over all runs)\n")
+for srv in servers:
+    if srv in kernel:
+        print(f"| {srv} | {statistics.median(kernel[srv]) * 100:.0f} % |")
 print("\nratio: wsmachine server ÷ best peer in the column\n")
 print("| server | " + " | ".join(label(c) for c in columns) + " |")
 print("|---|" + "---|" * len(columns))

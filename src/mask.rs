@@ -38,8 +38,8 @@ use core::mem::MaybeUninit;
 /// Bytes per block of the kernels.
 const BLOCK: usize = 64;
 
-/// Below this many bytes the 64-bit word loop is used.
-const SMALL: usize = BLOCK;
+/// Below this many bytes the 64-bit word loop is used (inline, no dispatch).
+const SMALL: usize = 2 * BLOCK;
 
 /// Masks or unmasks `buf` in place. `offset` is the position of `buf[0]`
 /// within the frame payload (only `offset % 4` matters).

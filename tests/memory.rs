@@ -297,3 +297,21 @@ fn connections_are_send_and_sync() {
     check::<Config>();
     check::<Event>();
 }
+
+// An idle open connection driven through `feed` (a readiness loop reading
+// into one shared buffer): what it holds on the heap, and the size of the
+// struct a driver stores, together within 1 KiB... of heap beyond the
+// struct, and the struct itself small.
+#[test]
+fn an_idle_fed_connection_holds_little_beyond_its_struct() {
+    let base = live();
+    let mut server = open_server(no_deflate());
+    let _ = feed_all(&mut server, &cframe(true, 0x2, &vec![3u8; 64 << 10]));
+    server.send(vec![4u8; 64 << 10]).unwrap();
+    take_output(&mut server);
+    let heap = held(base);
+    let size = size_of::<Connection>();
+    println!("idle fed connection: {heap} bytes of heap, struct {size} bytes");
+    assert!(heap <= 1024, "{heap}");
+    assert!(size <= 1024, "{size}");
+}

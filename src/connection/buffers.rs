@@ -218,6 +218,9 @@ impl core::fmt::Debug for OutQueue {
 /// Tail capacity kept for reuse once everything is written.
 const KEEP_TAIL: usize = 1024;
 
+/// A tail buffer this small is kept when its bytes are taken (copied out).
+const KEEP_TAKEN: usize = 256;
+
 impl OutQueue {
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -341,14 +344,25 @@ impl OutQueue {
         }
     }
 
-    /// Takes the next run of pending bytes, owned.
+    /// Takes the next run of pending bytes, owned. A short tail in a small
+    /// buffer is copied into an allocation of its own size and the buffer
+    /// kept for the next frames (one allocation per run rather than a new
+    /// buffer and a shared header); a longer one is handed over as it is.
     pub(crate) fn take(&mut self) -> Option<Bytes> {
         let bytes = match self.chunks.pop_front() {
             Some((bytes, _)) => bytes,
             None if self.tail.len() > self.head => {
                 let head = self.head;
                 self.head = 0;
-                Bytes::from(core::mem::take(&mut self.tail)).slice(head..)
+                if self.tail.capacity() <= KEEP_TAKEN {
+                    let bytes = Bytes::copy_from_slice(&self.tail[head..]);
+                    self.tail.clear();
+                    bytes
+                } else if head == 0 {
+                    Bytes::from(core::mem::take(&mut self.tail))
+                } else {
+                    Bytes::from(core::mem::take(&mut self.tail)).slice(head..)
+                }
             }
             None => return None,
         };
