@@ -162,11 +162,10 @@ fn copy_words(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
     let mut out = dst.chunks_exact_mut(8);
     let mut inp = src.chunks_exact(8);
     for (o, i) in (&mut out).zip(&mut inp) {
+        let o: &mut [MaybeUninit<u8>; 8] = o.try_into().unwrap_or_else(|_| unreachable!());
         let i: &[u8; 8] = i.try_into().unwrap_or_else(|_| unreachable!());
-        let v = (u64::from_ne_bytes(*i) ^ w).to_ne_bytes();
-        for (o, v) in o.iter_mut().zip(v) {
-            o.write(v);
-        }
+        // One 8-byte store.
+        *o = (u64::from_ne_bytes(*i) ^ w).to_ne_bytes().map(MaybeUninit::new);
     }
     for (k, (o, i)) in out
         .into_remainder()

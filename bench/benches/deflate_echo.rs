@@ -1,8 +1,9 @@
 //! permessage-deflate echo: a client sends JSON messages of 200 B–4 KiB,
 //! the server sends each back, compressed both ways with context takeover
 //! and 15-bit windows, at level 1 and level 6; wsmachine against yawc (a
-//! Rust peer with permessage-deflate) over in-memory pipes, and against
-//! wsmachine's uncompressed path. Both compress every message (threshold
+//! Rust peer with permessage-deflate, on zlib-rs) over in-memory pipes, and
+//! against wsmachine's default (level 6, 12-bit windows) and uncompressed
+//! paths. Both compress every message (threshold
 //! 32 bytes, below every message here), both validate text.
 //!
 //! Before measuring, it prints (and writes to
@@ -15,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::SinkExt;
-use wsmachine::deflate::DeflateConfig;
+use wsmachine::deflate::{DeflateConfig, Memory};
 use wsmachine::{Accept, ClientRequest, Config, Connection, Event, Utf8Bytes};
 use wsmachine_bench::ready;
 
@@ -150,7 +151,9 @@ fn deflate_echo(c: &mut Criterion) {
     let mut wire = String::from("implementation\tbytes per message up\tdown\tof raw\n");
     let n = msgs.len();
     for level in [1u32, 6] {
-        let config = Config::new().deflate(Some(DeflateConfig::new().level(level)));
+        // 15-bit windows, as yawc uses.
+        let deflate = DeflateConfig::new().memory(Memory::Large).level(level);
+        let config = Config::new().deflate(Some(deflate));
         let (mut client, mut server) = pair(config);
         let (up, down) = wsmachine_echo(&mut client, &mut server, &msgs);
         wire += &format!(
@@ -177,6 +180,18 @@ fn deflate_echo(c: &mut Criterion) {
             b.iter(|| yawc_echo(&mut yc, &mut ys, &msgs))
         });
     }
+    // wsmachine's default: level 6, 12-bit windows.
+    let (mut client, mut server) = pair(Config::new());
+    let (up, down) = wsmachine_echo(&mut client, &mut server, &msgs);
+    wire += &format!(
+        "wsmachine default (level 6, Memory::Small)\t{}\t{}\t{:.3}\n",
+        up / n,
+        down / n,
+        (up + down) as f64 / (2 * raw) as f64
+    );
+    g.bench_function("wsmachine default", |b| {
+        b.iter(|| wsmachine_echo(&mut client, &mut server, &msgs))
+    });
     let (mut client, mut server) = pair(Config::new().deflate(None));
     let (up, down) = wsmachine_echo(&mut client, &mut server, &msgs);
     wire += &format!(

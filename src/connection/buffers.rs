@@ -380,6 +380,14 @@ impl OutQueue {
         }
     }
 
+    /// Frees the tail buffer if nothing is pending in it.
+    pub(crate) fn release_tail(&mut self) {
+        if self.tail.len() == self.head {
+            self.tail = Vec::new();
+            self.head = 0;
+        }
+    }
+
     /// Drops everything pending (the transport is gone).
     pub(crate) fn discard(&mut self) {
         let n = self.len;

@@ -559,6 +559,10 @@ impl Connection {
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         let bytes = self.out.take();
         if bytes.is_some() {
+            if let Phase::Closed(_) = self.phase {
+                // Nothing more will be written.
+                self.out.release_tail();
+            }
             self.output_progress();
         }
         bytes
@@ -625,8 +629,9 @@ impl Connection {
     pub fn shrink_buffers(&mut self) {
         self.input.release();
         self.out.release();
+        self.out.release_tail();
         if self.events.is_empty() {
-            self.events = VecDeque::new();
+            self.events = EventQueue::default();
         }
         self.forget_written_pongs();
         self.pong.release();

@@ -232,8 +232,9 @@ impl Receiver {
 
     /// The common case on its own path: a whole single-frame message, all
     /// of it in `rest`, between messages. `None` leaves everything else,
-    /// errors included, to the general path.
-    #[inline]
+    /// errors included, to the general path. Kept out of line: inlined, it
+    /// makes the frame loop slower for every other frame.
+    #[inline(never)]
     fn whole_message(&mut self, rest: &[u8], config: &Config) -> Option<(usize, Received)> {
         if self.message.is_some() || self.header.len > 0 || config.delivery != Delivery::Messages {
             return None;
