@@ -165,7 +165,9 @@ fn copy_words(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
         let o: &mut [MaybeUninit<u8>; 8] = o.try_into().unwrap_or_else(|_| unreachable!());
         let i: &[u8; 8] = i.try_into().unwrap_or_else(|_| unreachable!());
         // One 8-byte store.
-        *o = (u64::from_ne_bytes(*i) ^ w).to_ne_bytes().map(MaybeUninit::new);
+        *o = (u64::from_ne_bytes(*i) ^ w)
+            .to_ne_bytes()
+            .map(MaybeUninit::new);
     }
     for (k, (o, i)) in out
         .into_remainder()
