@@ -237,8 +237,18 @@ fn the_client_delivers_its_1002_when_the_server_breaks_the_protocol() {
         s.read_exact(&mut got).unwrap();
         parse_frames(&got)
     });
-    let out = run_client(&addr, "");
+    // Stdin stays open: at its end the client would close first (1000).
+    let mut child = Command::new(example("client"))
+        .arg(format!("ws://{addr}/"))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
     let frames = peer.join().unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
     assert_eq!(frames[0].opcode, 0x8);
     assert_eq!(frames[0].payload, [0x03, 0xea]);
     assert!(!out.status.success());
