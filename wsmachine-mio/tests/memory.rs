@@ -1,5 +1,6 @@
 //! Memory as a limit: an idle open connection in the loop costs at most
-//! 1 KiB of heap (its `Connection`, its table entry, nothing buffered).
+//! 1 KiB of heap (its `Connection`, its table entry, nothing buffered),
+//! measured over 400 connections.
 //! A counting allocator sees the whole process; this file holds one test.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -51,7 +52,9 @@ impl Handler for Opened {
     }
 }
 
-const N: usize = 1000;
+// Both ends of every connection live in this process: 2 × N descriptors
+// stay below the common soft limit of 1,024.
+const N: usize = 400;
 
 #[test]
 fn an_idle_connection_costs_at_most_1_kib_of_heap() {
