@@ -17,7 +17,8 @@
 # Testees: server and client are the core's examples (echo_server,
 # autobahn_client, the blocking driver); tokio-server and tokio-client the
 # tokio adapter's (tokio_echo_server, tokio_autobahn_client), mio-server
-# the readiness loop's mio_echo_server, on the same case selection. Reports go to target/autobahn/<role>/index.html.
+# the readiness loop's mio_echo_server, on the same case selection. Reports
+# go to target/autobahn/<role>/index.html.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -42,7 +43,11 @@ for role in "${roles[@]}"; do
 done
 for role in "${roles[@]}"; do
   case "$role" in
-    tokio-*) cargo build --release -p wsmachine-tokio --examples --quiet; break ;;
+    # The dev profile: CI's tests have built these already (the core is
+    # optimised in it too); a release build of tokio, hyper and rustls would
+    # cost about 1.5 min on a clean machine, and the runs take as long
+    # either way (112 s and 110 s for both roles, one after the other).
+    tokio-*) cargo build -p wsmachine-tokio --examples --quiet; break ;;
   esac
 done
 for role in "${roles[@]}"; do
@@ -86,7 +91,7 @@ for role in "${roles[@]}"; do
     config="target/autobahn/fuzzingclient-tokio$suffix.json"
     sed -e 's#127.0.0.1:9002#127.0.0.1:9004#' -e 's#autobahn/server#autobahn/tokio-server#' \
       -e 's#"wsmachine"#"wsmachine-tokio"#' ".ci/autobahn/fuzzingclient$suffix.json" >"$config"
-    target/release/examples/tokio_echo_server 127.0.0.1:9004 >"target/autobahn/tokio-echo_server.log" 2>&1 &
+    target/debug/examples/tokio_echo_server 127.0.0.1:9004 >"target/autobahn/tokio-echo_server.log" 2>&1 &
     pids+=($!)
     wait_for_port 9004
     "$wstest" -m fuzzingclient -s "$config" >"$log" 2>&1
@@ -98,7 +103,7 @@ for role in "${roles[@]}"; do
     "$wstest" -m fuzzingserver -s "$config" -u 0 >"$log" 2>&1 &
     pids+=($!)
     wait_for_port 9005
-    target/release/examples/tokio_autobahn_client ws://127.0.0.1:9005 wsmachine-tokio >>"$log" 2>&1
+    target/debug/examples/tokio_autobahn_client ws://127.0.0.1:9005 wsmachine-tokio >>"$log" 2>&1
   elif [ "$role" = mio-server ]; then
     echo "autobahn: the readiness loop as server (fuzzingclient)"
     config="target/autobahn/fuzzingclient-mio$suffix.json"
