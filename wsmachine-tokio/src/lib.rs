@@ -1,4 +1,4 @@
-//! A tokio adapter for [wsmachine](wsmachine): WebSocket connections as a
+//! A tokio adapter for [wsmachine]: WebSocket connections as a
 //! [`Stream`](futures_core::Stream) and a [`Sink`](futures_sink::Sink) of
 //! messages, halves that run in separate tasks, `connect_async` /
 //! `accept_async`, and `wss://` through `tokio-rustls` (feature `rustls`).
