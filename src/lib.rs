@@ -71,6 +71,9 @@
 //!   detection for UTF-8. Without it the crate is `no_std` + `alloc`;
 //!   clients pass their own [`RandomSource`].
 //! - `deflate` (default): permessage-deflate (RFC 7692).
+//! - `testing`: [`testing`], a deterministic in-memory client/server pair
+//!   with a virtual clock and a frame builder that writes invalid frames on
+//!   purpose, for applications that test or fuzz their own protocol.
 
 #![no_std]
 #![deny(missing_docs)]
@@ -102,6 +105,8 @@ pub mod mask;
 mod message;
 mod rng;
 mod role;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod time;
 mod usage;
 pub mod utf8;
