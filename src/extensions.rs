@@ -232,6 +232,30 @@ impl Encoder {
         }
     }
 
+    /// The most output room a message or fragment of `len` bytes can need
+    /// if it is compressed (compressed data can be larger than its input).
+    pub(crate) fn worst_case(&self, len: usize) -> usize {
+        match self.0.as_ref() {
+            #[cfg(feature = "deflate")]
+            Some(_) => crate::deflate::max_compressed_len(len),
+            #[cfg(not(feature = "deflate"))]
+            Some(never) => match **never {},
+            None => len,
+        }
+    }
+
+    /// Whether the next fragment continues a message sent compressed: it
+    /// must be compressed too.
+    pub(crate) fn continues_compressed(&self) -> bool {
+        match self.0.as_ref() {
+            #[cfg(feature = "deflate")]
+            Some(c) => c.continues_compressed(),
+            #[cfg(not(feature = "deflate"))]
+            Some(never) => match **never {},
+            None => false,
+        }
+    }
+
     /// Heap bytes held by compression state.
     pub(crate) fn memory(&self) -> usize {
         match self.0.as_ref() {

@@ -8,7 +8,7 @@ use common::*;
 use wsmachine::deflate::{DeflateConfig, Memory};
 use wsmachine::{
     Accept, ClientRequest, CloseCode, Config, Connection, Delivery, Error, Event, HandshakeError,
-    Limit, Limits, MessageKind, ProtocolViolation,
+    Limit, Limits, Message, MessageKind, ProtocolViolation,
 };
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -738,4 +738,79 @@ fn empty_messages_are_sent_as_an_empty_block() {
         summaries(&drain(&mut p.server)),
         ["text:", "text:abc", "text:after"]
     );
+}
+
+/// Incompressible bytes (xorshift).
+fn noise(len: usize, mut x: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+// Found by the `connection` and `deflate` fuzz targets: a compressed frame
+// can be larger than its payload (incompressible data), and room used to be
+// checked for the payload only, so the queue could pass its cap. Room is
+// now checked for the worst case, and what is queued is never more.
+#[test]
+fn compressed_sends_stay_within_the_output_cap() {
+    let cap = 64 << 10;
+    let config = Config::new().limits(Limits::new().max_output_buffer(cap));
+    let mut p = Pair::with_configs(config.clone(), config);
+    let noise = noise(cap, 0x2545_F491_4F6C_DD1D);
+    for len in [cap - 20, cap - 14, cap / 2, 1000, 10] {
+        while p.server.send(noise[..len].to_vec()).is_ok() {
+            assert!(
+                p.server.output_len() <= cap,
+                "{len}: {} queued, cap {cap}",
+                p.server.output_len()
+            );
+        }
+        take_output(&mut p.server);
+    }
+}
+
+// A fragment that continues a compressed message must be compressed too:
+// it is refused (OutputFull, handed back) unless its worst case fits.
+#[test]
+fn compressed_fragments_stay_within_the_output_cap() {
+    let cap = 16 << 10;
+    let config = Config::new().limits(Limits::new().max_output_buffer(cap));
+    let mut p = Pair::with_configs(config.clone(), config);
+    let noise = noise(cap, 0x9E37_79B9_7F4A_7C15);
+    let mut sent = noise[..4096].to_vec();
+    p.server
+        .send_fragment(MessageKind::Binary, sent.clone(), false)
+        .unwrap();
+    let mut refused = 0;
+    for len in [cap - 4096, cap / 2, 4096, 1000, 1] {
+        match p
+            .server
+            .send_fragment(MessageKind::Binary, noise[..len].to_vec(), false)
+        {
+            Ok(()) => sent.extend_from_slice(&noise[..len]),
+            Err(e) => {
+                assert_eq!(e.value.len(), len, "the fragment comes back");
+                refused += 1;
+            }
+        }
+        assert!(
+            p.server.output_len() <= cap,
+            "{len}: {}",
+            p.server.output_len()
+        );
+    }
+    assert!(refused > 0, "some fragment was refused");
+    p.server
+        .send_fragment(MessageKind::Binary, Vec::new(), true)
+        .unwrap();
+    let events = pump_events(&mut p.server, &mut p.client);
+    match &events[..] {
+        [Event::Message(Message::Binary(b))] => assert!(b[..] == sent[..], "intact"),
+        other => panic!("{:?}", summaries(other)),
+    }
 }

@@ -144,10 +144,17 @@ impl Sender {
             }
             other => other,
         };
-        if let Err(e) = self.check_room(out, limits, payload.len()) {
+        let first = opcode != OpCode::Continuation;
+        // A compressed frame can be larger than its payload: compress only
+        // when the worst case fits, so the output never passes its cap. A
+        // fragment of a message that went out compressed has no choice.
+        let worst = self.encoder.worst_case(payload.len());
+        let must_compress = !first && self.encoder.continues_compressed();
+        let needed = if must_compress { worst } else { payload.len() };
+        if let Err(e) = self.check_room(out, limits, needed) {
             return Err((e, payload));
         }
-        let first = opcode != OpCode::Continuation;
+        let compress = compress && (must_compress || self.check_room(out, limits, worst).is_ok());
         let compressed = match self.encoder.compress(first, fin, &payload, compress) {
             Ok(c) => c,
             Err(e) => {

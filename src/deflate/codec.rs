@@ -82,8 +82,12 @@ impl Compressor {
         if !compressed {
             return Ok(Compressed::No);
         }
-        let mut out = alloc::vec::Vec::with_capacity(payload.len() / 2 + 64);
+        // Room for the worst case up front (the sender checked that this
+        // much fits in the output buffer), shrunk to what it holds: the
+        // output queue keeps this buffer, not the worst case.
+        let mut out = alloc::vec::Vec::with_capacity(max_compressed_len(payload.len()));
         self.deflater.compress(payload, &mut out, fin);
+        out.shrink_to_fit();
         if fin && self.no_context_takeover {
             // Nothing carries over to the next message: free the state.
             self.deflater.release();
@@ -95,10 +99,25 @@ impl Compressor {
         ))
     }
 
+    /// Whether the next fragment continues a message that went out
+    /// compressed (and so must be compressed too).
+    pub(crate) fn continues_compressed(&self) -> bool {
+        self.in_message == Some(true)
+    }
+
     /// Heap bytes held by the compression state.
     pub(crate) fn memory(&self) -> usize {
         self.deflater.memory()
     }
+}
+
+/// The most a sync-flushed deflate stream can take for `len` input bytes,
+/// with room to spare: the compressor picks the smallest of stored, fixed
+/// and dynamic blocks, so incompressible data costs a 5-byte header per
+/// stored block, plus the bits of the block before it and the empty stored
+/// block of the sync flush.
+pub(crate) const fn max_compressed_len(len: usize) -> usize {
+    len.saturating_add(len / 8 + (len >> 12) + (len >> 14) + 64)
 }
 
 /// Inflates incoming messages.
@@ -270,6 +289,40 @@ mod tests {
         let p = inf.inflate(&data, &mut out, 5000, true, true).unwrap();
         assert!(p.done && !p.overflow, "{p:?}");
         assert_eq!(out.len(), 5000);
+    }
+
+    #[test]
+    fn incompressible_data_stays_within_the_bound() {
+        let params = Params {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        };
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let noise: Vec<u8> = (0..300_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for level in [0, 1, 6, 9] {
+            let config = DeflateConfig::new().level(level).min_size(0);
+            let mut c = Compressor::new(&params, Role::Server, &config);
+            for len in [0, 1, 100, 4096, 16_384, 65_535, 65_536, 300_000] {
+                for fin in [false, true] {
+                    let first = !c.continues_compressed();
+                    let Ok(Compressed::Yes(out, _)) = c.compress(first, fin, &noise[..len], true)
+                    else {
+                        panic!("not compressed")
+                    };
+                    assert!(out.len() <= max_compressed_len(len), "{level} {len}: {}", out.len());
+                    assert_eq!(out.capacity(), out.len(), "held exactly");
+                }
+            }
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ mod huffman;
 mod inflate;
 mod negotiate;
 
-pub(crate) use codec::{Compressed, Compressor, Corrupt, Inflater, Progress};
+pub(crate) use codec::{Compressed, Compressor, Corrupt, Inflater, Progress, max_compressed_len};
 pub(crate) use negotiate::Params;
 
 /// The extension's name.
