@@ -347,6 +347,26 @@ mod tests {
         }
     }
 
+    // RUSTSEC-2023-0065: a head arriving byte by byte is scanned in one
+    // pass. After each call the scan resumes at the end of what it saw, so
+    // a byte is looked at once (and at most three again, to find a blank
+    // line split across reads).
+    #[test]
+    fn each_byte_is_scanned_once() {
+        let mut req = alloc::vec::Vec::from(&b"GET / HTTP/1.1\r\nHost: x\r\n"[..]);
+        req.extend(core::iter::repeat_n(b'a', 10_000));
+        req.extend_from_slice(b"\r\n\r\n");
+        let mut scanned = 0;
+        for end in 1..req.len() {
+            assert_eq!(find_blank_line(&req[..end], &mut scanned), None);
+            assert_eq!(scanned, end, "the next call starts where this one stopped");
+        }
+        assert_eq!(
+            find_blank_line(&req, &mut scanned),
+            Some(Ok(req.len()))
+        );
+    }
+
     #[test]
     fn bare_lf_is_refused() {
         for head in [
