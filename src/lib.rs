@@ -71,7 +71,7 @@
 //!   detection for UTF-8. Without it the crate is `no_std` + `alloc`;
 //!   clients pass their own [`RandomSource`].
 //! - `deflate` (default): permessage-deflate (RFC 7692).
-//! - `testing`: [`testing`], a deterministic in-memory client/server pair
+//! - `testing`: the `testing` module, a deterministic in-memory client/server pair
 //!   with a virtual clock and a frame builder that writes invalid frames on
 //!   purpose, for applications that test or fuzz their own protocol.
 

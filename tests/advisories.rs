@@ -228,10 +228,7 @@ fn extension_names_like_proto() {
     let (events, out) = client_answered(Some("__proto__"));
     assert_eq!(
         summaries(&events),
-        [
-            "error:Handshake(UnexpectedExtension)",
-            "closed:1006:false:"
-        ]
+        ["error:Handshake(UnexpectedExtension)", "closed:1006:false:"]
     );
     assert!(out.is_empty());
 }
@@ -264,15 +261,22 @@ fn client_answered(extensions: Option<&str>) -> (Vec<Event>, Vec<u8>) {
 // server declines such an offer.
 #[test]
 fn undici_cve_2026_2229_out_of_range_server_max_window_bits() {
-    for bits in ["7", "16", "0", "08", "1e1", "-9", "15.0", "99999999999999999999"] {
+    for bits in [
+        "7",
+        "16",
+        "0",
+        "08",
+        "1e1",
+        "-9",
+        "15.0",
+        "99999999999999999999",
+    ] {
         for param in ["server_max_window_bits", "client_max_window_bits"] {
-            let (events, out) = client_answered(Some(&format!("permessage-deflate; {param}={bits}")));
+            let (events, out) =
+                client_answered(Some(&format!("permessage-deflate; {param}={bits}")));
             assert_eq!(
                 summaries(&events),
-                [
-                    "error:Handshake(UnexpectedExtension)",
-                    "closed:1006:false:"
-                ],
+                ["error:Handshake(UnexpectedExtension)", "closed:1006:false:"],
                 "{param}={bits}"
             );
             assert!(out.is_empty());
@@ -312,9 +316,8 @@ fn undici_cve_2026_1527_crlf_injection_through_every_api_string() {
         );
     }
     let base = || ClientRequest::new("ws://h/").unwrap();
-    let client = |r: ClientRequest| {
-        Connection::client_with_rng(Config::new(), &r, test_rng(1)).map(|_| ())
-    };
+    let client =
+        |r: ClientRequest| Connection::client_with_rng(Config::new(), &r, test_rng(1)).map(|_| ());
     assert_eq!(
         client(base().subprotocol("a\r\nX: y")),
         Err(UsageError::InvalidSubprotocol)
@@ -435,12 +438,7 @@ fn rustsec_2022_0035_no_allocation_from_a_declared_length() {
         let mut server = open_server(no_deflate());
         let header = FrameBuilderLite::header(0x2, len);
         let ((events, out), _, largest) = measure(|| exchange(&mut server, &header));
-        assert_server_fails(
-            &events,
-            &out,
-            &Error::LimitExceeded(Limit::FrameSize),
-            1009,
-        );
+        assert_server_fails(&events, &out, &Error::LimitExceeded(Limit::FrameSize), 1009);
         assert!(largest < 4 << 10, "{len}: largest allocation {largest}");
     }
     // With the limits off, a huge declared length is still not allocated.
@@ -550,7 +548,10 @@ fn rustsec_2020_0043_output_queue_is_bounded_for_a_peer_that_never_reads() {
         assert!(server.output_len() <= cap + CONTROL_BUDGET);
     });
     drop(chunk);
-    assert!(peak <= cap + CONTROL_BUDGET + (64 << 10) + SLACK, "peak {peak}");
+    assert!(
+        peak <= cap + CONTROL_BUDGET + (64 << 10) + SLACK,
+        "peak {peak}"
+    );
     let held = (live() - base) as usize;
     assert!(held <= cap + CONTROL_BUDGET + (64 << 10) + SLACK, "{held}");
     // The close timer ends it; the pending output is dropped.
@@ -610,7 +611,12 @@ fn ws_cve_2026_48779_flood_of_tiny_fragments() {
     let mut server = open_server(small);
     // 7 bytes a fragment on the wire: the 1001st byte crosses the limit.
     let (events, out) = exchange(&mut server, &input[..7 * 1001]);
-    assert_server_fails(&events, &out, &Error::LimitExceeded(Limit::MessageSize), 1009);
+    assert_server_fails(
+        &events,
+        &out,
+        &Error::LimitExceeded(Limit::MessageSize),
+        1009,
+    );
 }
 
 // Node ws CVE-2026-62389: empty fragments (6 bytes each on the wire) kept a
@@ -681,15 +687,18 @@ fn libevent_cve_2026_63495_unbounded_fragment_accumulation() {
         });
         assert_eq!(
             summaries(&events),
-            [
-                "error:LimitExceeded(MessageSize)",
-                "closed:1006:false:"
-            ],
+            ["error:LimitExceeded(MessageSize)", "closed:1006:false:"],
             "{delivery:?}"
         );
-        assert!(peak <= limit + (64 << 10) + SLACK, "{delivery:?}: peak {peak}");
+        assert!(
+            peak <= limit + (64 << 10) + SLACK,
+            "{delivery:?}: peak {peak}"
+        );
         assert_eq!(
-            parse_frames(&take_output(&mut server)).last().unwrap().payload,
+            parse_frames(&take_output(&mut server))
+                .last()
+                .unwrap()
+                .payload,
             1009u16.to_be_bytes()
         );
     }
@@ -832,17 +841,25 @@ fn undici_cve_2026_1526_nats_cve_2026_27571_deflate_bombs() {
             let s = summaries(&events);
             assert_eq!(
                 &s[s.len() - 2..],
-                [
-                    "error:LimitExceeded(MessageSize)",
-                    "closed:1006:false:"
-                ],
+                ["error:LimitExceeded(MessageSize)", "closed:1006:false:"],
                 "{case}"
             );
             if delivery == Delivery::Messages {
-                assert_eq!(events.len(), 3, "{case}: the first message, then the failure");
+                assert_eq!(
+                    events.len(),
+                    3,
+                    "{case}: the first message, then the failure"
+                );
             }
-            assert_eq!(frames.last().unwrap().payload, 1009u16.to_be_bytes(), "{case}");
-            assert!(largest <= limit as usize, "{case}: largest allocation {largest}");
+            assert_eq!(
+                frames.last().unwrap().payload,
+                1009u16.to_be_bytes(),
+                "{case}"
+            );
+            assert!(
+                largest <= limit as usize,
+                "{case}: largest allocation {largest}"
+            );
             assert!(
                 peak <= limit as usize + DEFLATE_STATE + (64 << 10) + SLACK,
                 "{case}: peak {peak}"
@@ -874,14 +891,14 @@ fn faye_cve_2026_134813_the_limit_is_checked_while_inflating() {
                 } else {
                     assert_eq!(
                         summaries(&events),
-                        [
-                            "error:LimitExceeded(MessageSize)",
-                            "closed:1006:false:"
-                        ],
+                        ["error:LimitExceeded(MessageSize)", "closed:1006:false:"],
                         "{case}"
                     );
                 }
-                assert!(largest <= limit as usize, "{case}: largest allocation {largest}");
+                assert!(
+                    largest <= limit as usize,
+                    "{case}: largest allocation {largest}"
+                );
             }
         }
     }
@@ -910,10 +927,7 @@ fn undici_cve_2026_85024_malformed_deflate_byte_after_the_limit() {
                 receive_compressed(no_context_takeover, limit, delivery, &wire);
             assert_eq!(
                 summaries(&events),
-                [
-                    "error:LimitExceeded(MessageSize)",
-                    "closed:1006:false:"
-                ],
+                ["error:LimitExceeded(MessageSize)", "closed:1006:false:"],
                 "{delivery:?}"
             );
             assert_eq!(frames.len(), 1);
@@ -945,7 +959,10 @@ fn a_peer_that_never_closes_is_ended_by_the_close_timeout() {
     // close the transport, at most the close timeout.
     let mut client = open_client(no_deflate());
     client.handle_timeout(Instant::ZERO);
-    let (events, _) = exchange(&mut client, &frame(true, 0x8, &close_payload(1000, b""), None));
+    let (events, _) = exchange(
+        &mut client,
+        &frame(true, 0x8, &close_payload(1000, b""), None),
+    );
     assert_eq!(summaries(&events), ["closed:1000:true:"]);
     assert!(!client.is_finished());
     assert!(client.wants_read());
@@ -1016,7 +1033,11 @@ fn run_to_eof(input: &[u8], config: &Config) -> Vec<String> {
     server.feed_eof();
     events.extend(drain(&mut server));
     take_output(&mut server);
-    assert!(server.is_finished(), "not finished after EOF at {}", input.len());
+    assert!(
+        server.is_finished(),
+        "not finished after EOF at {}",
+        input.len()
+    );
     summaries(&events)
 }
 
@@ -1039,11 +1060,7 @@ fn eof_at_every_byte_position() {
                 "{k}"
             );
             if k < REQUEST.len() {
-                assert_eq!(
-                    got,
-                    ["error:Handshake(Eof)", "closed:1006:false:"],
-                    "{k}"
-                );
+                assert_eq!(got, ["error:Handshake(Eof)", "closed:1006:false:"], "{k}");
                 continue;
             }
             assert_eq!(last, "closed:1006:false:", "{k}");
@@ -1053,7 +1070,10 @@ fn eof_at_every_byte_position() {
                 // Chunks depend on where the input stopped; everything else
                 // is the same events in the same order.
                 let plain = |v: &[String]| -> Vec<String> {
-                    v.iter().filter(|e| !e.starts_with("chunk")).cloned().collect()
+                    v.iter()
+                        .filter(|e| !e.starts_with("chunk"))
+                        .cloned()
+                        .collect()
                 };
                 let b = plain(before);
                 assert_eq!(b, plain(&full)[..b.len()], "{k}");
@@ -1093,7 +1113,11 @@ fn eof_at_every_byte_position_client() {
         take_output(&mut c);
         assert!(c.is_finished(), "{k}");
         let s = summaries(&events);
-        assert_eq!(s.iter().filter(|e| e.starts_with("closed")).count(), 1, "{k}");
+        assert_eq!(
+            s.iter().filter(|e| e.starts_with("closed")).count(),
+            1,
+            "{k}"
+        );
         if k < head {
             assert_eq!(s, ["error:Handshake(Eof)", "closed:1006:false:"], "{k}");
         } else if k == input.len() {

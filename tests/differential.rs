@@ -135,7 +135,9 @@ fn tungstenite(input: &[u8]) -> Outcome {
             Ok(TMessage::Binary(b)) => o.messages.push((false, b.to_vec())),
             Ok(_) => {}
             Err(TError::ConnectionClosed | TError::AlreadyClosed) => break,
-            Err(TError::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
+            Err(TError::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            )) => {
                 break;
             }
             Err(TError::Io(_)) => break,
@@ -187,8 +189,18 @@ fn client_frame() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(any::<u8>(), 0..12),
     ];
     let code = prop_oneof![
-        Just(1000u16), Just(1001), Just(1003), Just(1005), Just(1006), Just(1012), Just(1015),
-        Just(999), Just(2000), Just(3000), Just(4999), Just(5000),
+        Just(1000u16),
+        Just(1001),
+        Just(1003),
+        Just(1005),
+        Just(1006),
+        Just(1012),
+        Just(1015),
+        Just(999),
+        Just(2000),
+        Just(3000),
+        Just(4999),
+        Just(5000),
     ];
     prop_oneof![
         6 => text.clone().prop_map(|t| m(true, 0x1, &t)),
@@ -277,19 +289,43 @@ fn request_variant(find: &str, replace: Option<&str>) -> String {
 fn handshakes_agree_with_tungstenite() {
     let same: Vec<(String, bool)> = vec![
         (REQUEST.to_string(), true),
-        (REQUEST.to_lowercase().replacen("get /chat http/1.1", "GET /chat HTTP/1.1", 1).replacen("dghlihnhbxbszsbub25jzq==", "dGhlIHNhbXBsZSBub25jZQ==", 1), true),
+        (
+            REQUEST
+                .to_lowercase()
+                .replacen("get /chat http/1.1", "GET /chat HTTP/1.1", 1)
+                .replacen("dghlihnhbxbszsbub25jzq==", "dGhlIHNhbXBsZSBub25jZQ==", 1),
+            true,
+        ),
         (REQUEST.replacen("GET", "POST", 1), false),
         (REQUEST.replacen("HTTP/1.1", "HTTP/1.0", 1), false),
         (request_variant("Upgrade:", Some("Upgrade: h2c")), false),
         (request_variant("Upgrade:", None), false),
-        (request_variant("Connection:", Some("Connection: keep-alive")), false),
-        (request_variant("Connection:", Some("Connection: keep-alive, Upgrade")), true),
-        (request_variant("Sec-WebSocket-Version:", Some("Sec-WebSocket-Version: 8")), false),
+        (
+            request_variant("Connection:", Some("Connection: keep-alive")),
+            false,
+        ),
+        (
+            request_variant("Connection:", Some("Connection: keep-alive, Upgrade")),
+            true,
+        ),
+        (
+            request_variant("Sec-WebSocket-Version:", Some("Sec-WebSocket-Version: 8")),
+            false,
+        ),
         (request_variant("Sec-WebSocket-Version:", None), false),
         (request_variant("Sec-WebSocket-Key:", None), false),
-        (request_variant("Sec-WebSocket-Key:", Some("Sec-WebSocket-Key: short")), false),
-        (REQUEST.replacen("\r\n\r\n", "\r\nX-Extra: 1\r\n\r\n", 1), true),
-        (REQUEST.replacen("Upgrade: websocket", "Upgrade: WebSocket", 1), true),
+        (
+            request_variant("Sec-WebSocket-Key:", Some("Sec-WebSocket-Key: short")),
+            false,
+        ),
+        (
+            REQUEST.replacen("\r\n\r\n", "\r\nX-Extra: 1\r\n\r\n", 1),
+            true,
+        ),
+        (
+            REQUEST.replacen("Upgrade: websocket", "Upgrade: WebSocket", 1),
+            true,
+        ),
         ("GARBAGE\r\n\r\n".to_string(), false),
         (REQUEST[..REQUEST.len() - 2].to_string(), false),
     ];
@@ -311,7 +347,10 @@ fn handshakes_agree_with_tungstenite() {
     for req in &stricter {
         let (ours, theirs) = compare(req.as_bytes());
         assert!(!ours.accepted, "wsmachine accepted {req:?}");
-        assert!(theirs.accepted, "tungstenite refused {req:?}: the difference is gone, update docs/conformance.md");
+        assert!(
+            theirs.accepted,
+            "tungstenite refused {req:?}: the difference is gone, update docs/conformance.md"
+        );
     }
 }
 

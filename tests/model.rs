@@ -150,7 +150,11 @@ fn model(role: Role, deflate: bool, frames: &[F], arrived: Option<usize>) -> Exp
         }
         // §5.2: a reserved opcode is wrong from the first byte.
         if matches!(f.opcode, 3..=7 | 0xB..=0xF) {
-            fail(&mut x, &format!("Protocol(Frame(ReservedOpcode({})))", f.opcode), 1002);
+            fail(
+                &mut x,
+                &format!("Protocol(Frame(ReservedOpcode({})))", f.opcode),
+                1002,
+            );
             return x;
         }
         let control = f.opcode >= 8;
@@ -276,7 +280,11 @@ fn model(role: Role, deflate: bool, frames: &[F], arrived: Option<usize>) -> Exp
         }
         if f.fin {
             let m = msg.take().unwrap();
-            let data = if m.compressed { inflate(&m.data) } else { m.data };
+            let data = if m.compressed {
+                inflate(&m.data)
+            } else {
+                m.data
+            };
             if m.text {
                 match String::from_utf8(data) {
                     Ok(t) => x.events.push(format!("text:{t}")),
@@ -303,8 +311,15 @@ fn machine(role: Role, deflate: bool, bytes: &[u8], pieces: &[usize], eof: bool)
     let limits = Limits::new()
         .max_frame_size(MAX_FRAME)
         .max_message_size(MAX_MESSAGE);
-    let d = deflate.then(|| DeflateConfig::new().client_no_context_takeover(true).server_no_context_takeover(true));
-    let config = Config::new().limits(limits).delivery(Delivery::Messages).deflate(d);
+    let d = deflate.then(|| {
+        DeflateConfig::new()
+            .client_no_context_takeover(true)
+            .server_no_context_takeover(true)
+    });
+    let config = Config::new()
+        .limits(limits)
+        .delivery(Delivery::Messages)
+        .deflate(d);
     let mut conn = match role {
         Role::Server if deflate => {
             let mut s = Connection::server(config);
@@ -314,9 +329,13 @@ fn machine(role: Role, deflate: bool, bytes: &[u8], pieces: &[usize], eof: bool)
                 1,
             );
             s.feed(req.as_bytes());
-            let Some(Event::Request(_)) = s.poll_event() else { panic!() };
+            let Some(Event::Request(_)) = s.poll_event() else {
+                panic!()
+            };
             s.accept(wsmachine::Accept::new()).unwrap();
-            let Some(Event::Open(o)) = s.poll_event() else { panic!() };
+            let Some(Event::Open(o)) = s.poll_event() else {
+                panic!()
+            };
             assert!(o.extensions.is_some());
             take_output(&mut s);
             s
@@ -330,7 +349,11 @@ fn machine(role: Role, deflate: bool, bytes: &[u8], pieces: &[usize], eof: bool)
     let mut x = Expected::default();
     let record = |conn: &mut Connection, x: &mut Expected| {
         for f in parse_frames(&take_output(conn)) {
-            assert_eq!(f.mask.is_some(), role == Role::Client, "masking on the wire");
+            assert_eq!(
+                f.mask.is_some(),
+                role == Role::Client,
+                "masking on the wire"
+            );
             assert!(f.fin && f.rsv == 0);
             x.written.push((f.opcode, f.payload));
         }
@@ -338,7 +361,11 @@ fn machine(role: Role, deflate: bool, bytes: &[u8], pieces: &[usize], eof: bool)
     let mut rest = bytes;
     let mut i = 0;
     while !rest.is_empty() {
-        let size = pieces.get(i % pieces.len().max(1)).copied().unwrap_or(7).max(1);
+        let size = pieces
+            .get(i % pieces.len().max(1))
+            .copied()
+            .unwrap_or(7)
+            .max(1);
         i += 1;
         let n = conn.feed(&rest[..size.min(rest.len())]);
         rest = &rest[n..];
@@ -379,9 +406,24 @@ fn text_bytes() -> impl Strategy<Value = Vec<u8>> {
 
 fn close_payload_strategy() -> impl Strategy<Value = Vec<u8>> {
     let code = prop_oneof![
-        Just(1000u16), Just(1001), Just(1002), Just(1003), Just(1004), Just(1005), Just(1006),
-        Just(1007), Just(1011), Just(1014), Just(1015), Just(1016), Just(999), Just(2999),
-        Just(3000), Just(4999), Just(5000), any::<u16>(),
+        Just(1000u16),
+        Just(1001),
+        Just(1002),
+        Just(1003),
+        Just(1004),
+        Just(1005),
+        Just(1006),
+        Just(1007),
+        Just(1011),
+        Just(1014),
+        Just(1015),
+        Just(1016),
+        Just(999),
+        Just(2999),
+        Just(3000),
+        Just(4999),
+        Just(5000),
+        any::<u16>(),
     ];
     prop_oneof![
         4 => (code, text_bytes()).prop_map(|(c, r)| {
@@ -407,7 +449,15 @@ fn frame(peer_masks: bool, deflate: bool) -> impl Strategy<Value = F> {
         1 => 3u8..16,
     ];
     let kind = prop_oneof![20 => Just(0u8), 1 => Just(1), 1 => Just(2), 1 => Just(3), 1 => Just(4)];
-    (opcode, payload, any::<bool>(), kind, key(), close_payload_strategy(), "[a-z]{1,60}")
+    (
+        opcode,
+        payload,
+        any::<bool>(),
+        kind,
+        key(),
+        close_payload_strategy(),
+        "[a-z]{1,60}",
+    )
         .prop_map(move |(opcode, payload, fin, kind, k, close, plain)| {
             let mut f = F {
                 fin: fin || opcode >= 8,
@@ -494,9 +544,11 @@ fn rfc_examples() {
     };
     assert_eq!(
         hello.bytes(),
-        [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]
+        [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+        ]
     );
-    let x = model(Role::Server, false, &[hello.clone()], None);
+    let x = model(Role::Server, false, std::slice::from_ref(&hello), None);
     assert_eq!(x.events, ["text:Hello"]);
     check(Role::Server, false, &[hello], &[3], None);
 }

@@ -318,7 +318,11 @@ mod tests {
                     else {
                         panic!("not compressed")
                     };
-                    assert!(out.len() <= max_compressed_len(len), "{level} {len}: {}", out.len());
+                    assert!(
+                        out.len() <= max_compressed_len(len),
+                        "{level} {len}: {}",
+                        out.len()
+                    );
                     assert_eq!(out.capacity(), out.len(), "held exactly");
                 }
             }

@@ -361,10 +361,7 @@ mod tests {
             assert_eq!(find_blank_line(&req[..end], &mut scanned), None);
             assert_eq!(scanned, end, "the next call starts where this one stopped");
         }
-        assert_eq!(
-            find_blank_line(&req, &mut scanned),
-            Some(Ok(req.len()))
-        );
+        assert_eq!(find_blank_line(&req, &mut scanned), Some(Ok(req.len())));
     }
 
     #[test]
