@@ -104,5 +104,27 @@ fn main() {
     );
     write(&root.join("pair"), "seed-0", &[0u8; 16]);
     write(&root.join("app_protocol"), "seed-0", &[0u8; 16]);
+    // The codec against zlib-rs: a knobs byte (memory preset, level,
+    // context takeover), then messages split at 0xFF: the shapes of the
+    // codec's differential tests (text, repeated JSON, binary, empty).
+    let json = b"{\"a\":1}".repeat(40);
+    let binary: Vec<u8> = (0..=254u8).cycle().take(3000).collect();
+    for (i, knobs) in [0x01u8, 0x1A, 0x27, 0x80 | 0x05].into_iter().enumerate() {
+        let input = [
+            &[knobs][..],
+            b"Hello",
+            &[0xFF],
+            &json,
+            &[0xFF],
+            &binary,
+            &[0xFF],
+        ]
+        .concat();
+        write(
+            &root.join("deflate_differential"),
+            &format!("seed-{i}"),
+            &input,
+        );
+    }
     println!("seeds written to {}", root.display());
 }
