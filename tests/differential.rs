@@ -44,8 +44,16 @@ fn after_head(out: &[u8]) -> &[u8] {
     }
 }
 
+/// A server without permessage-deflate (tungstenite has none).
+fn config() -> Config {
+    #[cfg(feature = "deflate")]
+    return Config::new().deflate(None);
+    #[cfg(not(feature = "deflate"))]
+    Config::new()
+}
+
 fn wsmachine(input: &[u8]) -> Outcome {
-    let mut server = Connection::server(Config::new().deflate(None));
+    let mut server = Connection::server(config());
     let mut o = Outcome {
         accepted: false,
         messages: Vec::new(),
