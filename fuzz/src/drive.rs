@@ -138,18 +138,22 @@ fn deflate_config(choice: u8) -> Option<DeflateConfig> {
     }
 }
 
-/// The extension answer a client receives for its configuration's offer.
+/// The extension answer a client receives for its configuration's offer
+/// (the default memory preset asks for 12-bit windows both ways, which
+/// the answer must grant).
 fn deflate_answer(choice: u8) -> Option<&'static str> {
     match choice % 4 {
         0 => None,
-        1 => Some("permessage-deflate"),
-        2 => Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
+        1 => Some("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"),
+        2 => Some(
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12",
+        ),
         _ => Some("permessage-deflate; server_max_window_bits=9; client_max_window_bits=10"),
     }
 }
 
-/// Compression state a connection may hold (zlib-rs: a 15-bit compressor,
-/// a decompressor, with room to spare).
+/// Compression state a connection may hold (both directions, with room to
+/// spare: the `Large` preset needs 193 KiB).
 const DEFLATE_STATE: usize = 440 << 10;
 /// The harness's and the connection's small fixed allocations.
 const SLACK: usize = 16 << 10;
@@ -217,7 +221,9 @@ impl Harness {
         let mut stream = Vec::new();
         let agreed = deflate.is_some() && !setup.raw_handshake;
         let peer_resets = setup.deflate % 4 == 2;
-        let mut writer = Peer::new(!setup.client, agreed, peer_resets);
+        // The windows agreed: 12 bits (the default preset) or 9 and 10.
+        let peer_bits = if setup.deflate % 4 == 3 { 9 } else { 12 };
+        let mut writer = Peer::new(!setup.client, agreed, peer_resets).with_window_bits(peer_bits);
         let request = ClientRequest::new("ws://fuzz.example/chat")
             .expect("a valid URI")
             .subprotocol("chat");

@@ -44,6 +44,9 @@ pub struct Peer {
     compressor: Option<Compress>,
     /// Start a fresh compressor for every message.
     no_context_takeover: bool,
+    /// The window it compresses with: never more than was agreed, or the
+    /// connection rightly finds the data corrupt.
+    window_bits: u8,
     key: u8,
 }
 
@@ -51,10 +54,21 @@ impl Peer {
     pub fn new(masks: bool, deflate: bool, no_context_takeover: bool) -> Peer {
         Peer {
             masks,
-            compressor: deflate.then(new_compressor),
+            compressor: deflate.then(|| new_compressor(12)),
             no_context_takeover,
+            window_bits: 12,
             key: 0,
         }
+    }
+
+    /// Compresses with a window of `bits` (9–15; 12 unless set, the
+    /// default memory preset's).
+    pub fn with_window_bits(mut self, bits: u8) -> Peer {
+        self.window_bits = bits;
+        if self.compressor.is_some() {
+            self.compressor = Some(new_compressor(bits));
+        }
+        self
     }
 
     /// Appends the bytes of `piece` to `out`.
@@ -170,7 +184,7 @@ impl Peer {
     /// four-byte tail removed.
     pub fn compress(&mut self, plain: &[u8]) -> Vec<u8> {
         if self.no_context_takeover || self.compressor.is_none() {
-            self.compressor = Some(new_compressor());
+            self.compressor = Some(new_compressor(self.window_bits));
         }
         let c = self.compressor.as_mut().expect("a compressor");
         let mut out = Vec::with_capacity(plain.len() + 64);
@@ -194,8 +208,8 @@ impl Peer {
     }
 }
 
-fn new_compressor() -> Compress {
-    Compress::new_with_window_bits(Compression::new(6), false, 15)
+fn new_compressor(bits: u8) -> Compress {
+    Compress::new_with_window_bits(Compression::new(6), false, bits)
 }
 
 /// A valid upgrade request, optionally offering permessage-deflate and
