@@ -200,9 +200,18 @@ struct Lazy {
 impl Deflater {
     /// A compressor for `2^window_bits` bytes of history (8–15) and
     /// `2^hash_bits` hash heads. Nothing is allocated until it compresses.
+    /// Level 1 keeps no chain links and spends their memory on twice as
+    /// many hash heads instead (never more than the chains and heads of
+    /// the other levels while `hash_bits` is at most `window_bits`).
     pub(crate) fn new(level: u8, window_bits: u8, hash_bits: u8) -> Deflater {
+        let level = level.min(9);
+        let hash_bits = if level == 1 {
+            hash_bits.saturating_add(1)
+        } else {
+            hash_bits
+        };
         Deflater {
-            level: level.min(9),
+            level,
             window_bits: window_bits.clamp(8, 15),
             hash_bits: hash_bits.clamp(8, 16),
             history: Vec::new(),
@@ -245,12 +254,16 @@ impl Deflater {
         let w = self.window();
         if self.level > 0 && !input.is_empty() && self.head.is_empty() {
             self.history = Vec::with_capacity(buffer_len(w));
-            self.prev = vec![0; w];
+            if self.level > 1 {
+                self.prev = vec![0; w];
+            }
             self.head = vec![0; 1 << self.hash_bits];
         }
         let mut bits = Bits { out, acc: 0, n: 0 };
         if self.level == 0 {
             stored(&mut bits, input);
+        } else if self.level == 1 && !input.is_empty() {
+            self.quick(input, &mut bits);
         } else if !input.is_empty() {
             self.lz77(input, &mut bits);
         }
@@ -319,6 +332,81 @@ impl Deflater {
         let bytes = &input[block_start..block_start + block.bytes];
         write_block(bits, &block, bytes, self.level <= 1);
         // Make room for the next message if the buffer is nearly full.
+        if work.len() > w && cap - work.len() < MAX_MATCH {
+            let drop = work.len() - w;
+            work.copy_within(drop.., 0);
+            work.truncate(w);
+        }
+        self.history = work;
+        self.pos = self.pos.wrapping_add(input.len() as u16);
+    }
+
+    /// Level 1: one hash probe per position over 4-byte prefixes, no
+    /// chains, every match taken as found and written at once with the
+    /// fixed code into a 64-bit bit buffer (no symbol buffer). Each block
+    /// covers up to [`QUICK_BLOCK`] input bytes and is rewritten as stored
+    /// blocks when those are smaller.
+    fn quick(&mut self, input: &[u8], bits: &mut Bits<'_>) {
+        let w = self.window();
+        let cap = self.history.capacity();
+        let shift = 32 - u32::from(self.hash_bits);
+        let head = &mut self.head[..];
+        let mut work = core::mem::take(&mut self.history);
+        let mut base = self.pos.wrapping_sub(work.len() as u16);
+        let mut cursor = work.len();
+        let mut fed = 0;
+        let mut out = Emit::new(bits);
+        // Input bytes covered by symbols written so far, and where the open
+        // block starts (input index, output state).
+        let mut done = 0;
+        let mut block = out.open();
+        loop {
+            let take = (cap - work.len()).min(input.len() - fed);
+            work.extend_from_slice(&input[fed..fed + take]);
+            fed += take;
+            let last = fed == input.len();
+            let end = if last {
+                work.len()
+            } else {
+                work.len() - MAX_MATCH
+            };
+            let n = work.len();
+            // Room for every byte from the cursor to the end as a literal
+            // (no symbol costs more than 9 bits per byte it covers), and for
+            // the block ends in between.
+            out.reserve((n - cursor) * 9 / 8 + 2 * (1 + (n - cursor) / QUICK_BLOCK));
+            let mut i = cursor;
+            while i < end {
+                let scan = Scan {
+                    work: &work,
+                    base,
+                    window: w,
+                    shift,
+                };
+                let stop = (block.start + QUICK_BLOCK - done).min(end - i);
+                let (next, state) = scan.run(head, i, i + stop, out.bits.out, out.state);
+                out.state = state;
+                done += next - i;
+                i = next;
+                if done - block.start >= QUICK_BLOCK {
+                    out.close(&block, &input[block.start..done]);
+                    block = out.open_at(done);
+                }
+            }
+            cursor = i;
+            if last && cursor >= work.len() {
+                break;
+            }
+            let drop = cursor.saturating_sub(w);
+            if drop > 0 {
+                work.copy_within(drop.., 0);
+                work.truncate(work.len() - drop);
+                cursor -= drop;
+                base = base.wrapping_add(drop as u16);
+            }
+        }
+        out.close(&block, &input[block.start..done]);
+        out.finish();
         if work.len() > w && cap - work.len() < MAX_MATCH {
             let drop = work.len() - w;
             work.copy_within(drop.., 0);
@@ -494,6 +582,229 @@ impl Deflater {
         i
     }
 }
+
+/// Input bytes a level-1 block covers at most (then a new block starts).
+const QUICK_BLOCK: usize = 16 << 10;
+
+/// Where a level-1 block started: its first input byte and the output
+/// state, to rewrite it as stored blocks.
+struct Open {
+    start: usize,
+    pos: usize,
+    acc: u64,
+    n: u32,
+}
+
+/// The bit writer's state for level 1: bytes written (the output's length
+/// is the zeroed room beyond them) and the pending bits.
+#[derive(Clone, Copy)]
+struct State {
+    pos: usize,
+    acc: u64,
+    n: u32,
+}
+
+impl State {
+    /// Appends `count` bits (with fewer than 8 pending, at most 56) and
+    /// writes out the whole bytes: 8 bytes are stored at `pos`, so `buf`
+    /// needs 8 bytes of room beyond it.
+    #[inline(always)]
+    fn put(&mut self, buf: &mut [u8], bits: u64, count: u32) {
+        self.acc |= bits << self.n;
+        self.n += count;
+        buf[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_le_bytes());
+        let whole = self.n >> 3;
+        self.pos += whole as usize;
+        self.acc >>= whole * 8;
+        self.n &= 7;
+    }
+}
+
+/// Level 1's matcher over one window buffer.
+struct Scan<'a> {
+    work: &'a [u8],
+    /// The absolute position (mod 2^16) of `work[0]`.
+    base: u16,
+    window: usize,
+    /// 32 minus the hash bits.
+    shift: u32,
+}
+
+impl Scan<'_> {
+    /// Matches and writes positions from `i` until `stop` is reached (a
+    /// match may run past it, never past the buffer): one probe of the
+    /// hash table per position, a match taken when its first 4 bytes agree.
+    /// Returns the next position.
+    #[inline(never)]
+    fn run(
+        &self,
+        head: &mut [u16],
+        mut i: usize,
+        stop: usize,
+        out: &mut [u8],
+        mut st: State,
+    ) -> (usize, State) {
+        let work = self.work;
+        let n = work.len();
+        let limit = self.window - 1;
+        while i < stop {
+            let Some(&[a, b, c, d]) = work.get(i..i + 4) else {
+                // The last bytes of the message.
+                let e = QUICK_LIT[work[i] as usize];
+                st.put(out, u64::from(e & 0xFFFF), e >> 16);
+                i += 1;
+                continue;
+            };
+            let v = u32::from_le_bytes([a, b, c, d]);
+            let h = (v.wrapping_mul(0x9E37_79B1) >> self.shift) as usize;
+            let abs = self.base.wrapping_add(i as u16);
+            let dist = abs.wrapping_sub(head[h]) as usize;
+            head[h] = abs;
+            if dist.wrapping_sub(1) < limit.min(i)
+                && work.get(i - dist..i - dist + 4) == Some(&[a, b, c, d][..])
+            {
+                let max_len = (n - i).min(MAX_MATCH);
+                let len = 4 + match_len(&work[i + 4..i + max_len], &work[i - dist + 4..]);
+                let l = QUICK_LEN[len - MIN_MATCH];
+                let (lbits, lcount) = (u64::from(l & 0xFF_FFFF), l >> 24);
+                let d = dist as u32;
+                let ds = huffman::dist_sym(d);
+                let dbits = u64::from(QUICK_DIST[ds])
+                    | u64::from(d - u32::from(huffman::DIST_BASE[ds])) << 5;
+                st.put(
+                    out,
+                    lbits | dbits << lcount,
+                    lcount + 5 + u32::from(DIST_EXTRA[ds]),
+                );
+                i += len;
+            } else {
+                let e = QUICK_LIT[a as usize];
+                st.put(out, u64::from(e & 0xFFFF), e >> 16);
+                i += 1;
+            }
+        }
+        (i, st)
+    }
+}
+
+/// Fixed-code output for level 1, written into zeroed room at the end of
+/// the output.
+struct Emit<'a, 'b> {
+    bits: &'a mut Bits<'b>,
+    state: State,
+}
+
+impl<'a, 'b> Emit<'a, 'b> {
+    fn new(bits: &'a mut Bits<'b>) -> Self {
+        // Pending bits (fewer than 32) are written out by the first `put`.
+        let state = State {
+            pos: bits.out.len(),
+            acc: bits.acc,
+            n: bits.n,
+        };
+        let mut e = Emit { bits, state };
+        e.reserve(8);
+        e.put(0, 0);
+        e
+    }
+
+    /// Makes room for `bytes` more bytes (and the 8 that a write touches).
+    fn reserve(&mut self, bytes: usize) {
+        let need = self.state.pos + bytes + 16;
+        if self.bits.out.len() < need {
+            self.bits.out.resize(need, 0);
+        }
+    }
+
+    fn put(&mut self, bits: u64, count: u32) {
+        self.state.put(self.bits.out, bits, count);
+    }
+
+    /// Opens a fixed-code block at the start of the input.
+    fn open(&mut self) -> Open {
+        self.open_at(0)
+    }
+
+    /// Opens a fixed-code block whose first input byte is `start`.
+    fn open_at(&mut self, start: usize) -> Open {
+        self.reserve(16);
+        let open = Open {
+            start,
+            pos: self.state.pos,
+            acc: self.state.acc,
+            n: self.state.n,
+        };
+        self.put(0b010, 3);
+        open
+    }
+
+    /// Ends the block opened at `open`, whose input is `bytes`: as it is,
+    /// or rewritten as stored blocks if those are smaller.
+    fn close(&mut self, open: &Open, bytes: &[u8]) {
+        self.reserve(16);
+        // End of block: seven zero bits.
+        self.put(0, u32::from(FIXED_LITLEN_LENS[256]));
+        let st = self.state;
+        let fixed =
+            (st.pos as u64 * 8 + u64::from(st.n)) - (open.pos as u64 * 8 + u64::from(open.n));
+        let pad = u64::from((8 - (open.n + 3) % 8) % 8);
+        let stored_cost = bytes.len().div_ceil(MAX_STORED).max(1) as u64 * (3 + 32)
+            + pad
+            + 8 * bytes.len() as u64;
+        if stored_cost < fixed {
+            // Stored blocks take less than the room the fixed code used.
+            let room = self.bits.out.len();
+            self.bits.out.truncate(open.pos);
+            self.bits.acc = open.acc;
+            self.bits.n = open.n;
+            stored(self.bits, bytes);
+            self.state = State {
+                pos: self.bits.out.len(),
+                acc: self.bits.acc,
+                n: self.bits.n,
+            };
+            self.bits.out.resize(room.max(self.state.pos + 16), 0);
+        }
+    }
+
+    /// Hands the output back: the bytes written, the pending bits.
+    fn finish(self) {
+        self.bits.out.truncate(self.state.pos);
+        self.bits.acc = self.state.acc;
+        self.bits.n = self.state.n;
+    }
+}
+
+/// Level 1's fixed literal codes: the bit-reversed code, and its length
+/// above bit 16.
+static QUICK_LIT: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = FIXED.0[b] as u32 | (FIXED_LITLEN_LENS[b] as u32) << 16;
+        b += 1;
+    }
+    t
+};
+
+/// Level 1's fixed length codes, by length minus 3: the code and the extra
+/// bits' value as one bit string, and its length above bit 24.
+static QUICK_LEN: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let ls = LEN_SYM[i] as usize;
+        let sym = 257 + ls;
+        let clen = FIXED_LITLEN_LENS[sym] as u32;
+        let extra = (i as u32 + 3) - huffman::LEN_BASE[ls] as u32;
+        t[i] = (FIXED.0[sym] as u32 | extra << clen) | (clen + LEN_EXTRA[ls] as u32) << 24;
+        i += 1;
+    }
+    t
+};
+
+/// Level 1's fixed distance codes (5 bits, bit-reversed).
+static QUICK_DIST: [u16; DIST_SYMS] = FIXED.1;
 
 /// The length of the common prefix of `a` and `b` (`a` the shorter).
 #[inline(always)]

@@ -85,6 +85,25 @@ pub(crate) fn held_memory(window_bits: u8) -> usize {
     (1 << window_bits) + core::mem::size_of::<Inflate>()
 }
 
+/// Tops the bit buffer up to at least 56 bits, or to what the input has.
+#[inline(always)]
+fn refill(input: &[u8], p: &mut usize, bb: &mut u64, nb: &mut u32) {
+    if let Some(chunk) = input.get(*p..*p + 8) {
+        let v = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        *bb |= v << *nb;
+        let k = (63 - *nb) >> 3;
+        *p += k as usize;
+        *nb += 8 * k;
+        *bb &= (1u64 << *nb) - 1;
+    } else {
+        while *nb <= 56 && *p < input.len() {
+            *bb |= u64::from(input[*p]) << *nb;
+            *p += 1;
+            *nb += 8;
+        }
+    }
+}
+
 /// Room for more output, growing `out` geometrically but never past `cap`.
 #[inline(always)]
 fn room(out: &mut Vec<u8>, cap: usize) -> usize {
@@ -427,21 +446,10 @@ impl Inflate {
             if self.copy_len > 0 {
                 break Ok(Some(Halt::Full));
             }
-            if nb <= 56 {
-                if let Some(chunk) = input.get(p..p + 8) {
-                    let v = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-                    bb |= v << nb;
-                    let k = (63 - nb) >> 3;
-                    p += k as usize;
-                    nb += 8 * k;
-                    bb &= (1u64 << nb) - 1;
-                } else {
-                    while nb <= 56 && p < input.len() {
-                        bb |= u64::from(input[p]) << nb;
-                        p += 1;
-                        nb += 8;
-                    }
-                }
+            // A literal/length code takes at most 15 bits: a refill (to at
+            // least 56 bits) serves several literals.
+            if nb < 15 {
+                refill(input, &mut p, &mut bb, &mut nb);
             }
             let (sym, len) = match litlen.decode(bb, nb) {
                 Decoded::Sym(s, l) => (s as usize, l),
@@ -465,6 +473,11 @@ impl Inflate {
             let ls = sym - 257;
             if ls >= 29 {
                 break Err(Invalid);
+            }
+            // The length code, its extra bits, the distance code and its
+            // extra bits: at most 15 + 5 + 15 + 13 bits.
+            if nb < 48 {
+                refill(input, &mut p, &mut bb, &mut nb);
             }
             let lextra = u32::from(LEN_EXTRA[ls]);
             let used = len + lextra;
@@ -513,7 +526,8 @@ impl Inflate {
             let back = dist - produced;
             let take = n.min(back);
             let w = self.history.len();
-            let start = (self.hpos + w - back) % w;
+            // The history's length is a power of two.
+            let start = (self.hpos + w - back) & (w - 1);
             let first = take.min(w - start);
             out.extend_from_slice(&self.history[start..start + first]);
             out.extend_from_slice(&self.history[..take - first]);
