@@ -224,7 +224,16 @@ fn compression_state_costs_what_the_docs_say() {
             512,
         ),
     ];
-    for (name, deflate, bound) in presets {
+    // Level 1 keeps no hash chains and spends their memory on a larger
+    // hash table: never more than the same preset at the default level.
+    let level_1 = [
+        ("tiny, level 1", Memory::Tiny, 8 << 10),
+        ("small, level 1", Memory::Small, 28 << 10),
+        ("medium, level 1", Memory::Medium, 54 << 10),
+        ("large, level 1", Memory::Large, 210 << 10),
+    ]
+    .map(|(name, memory, bound)| (name, DeflateConfig::new().memory(memory).level(1), bound));
+    for (name, deflate, bound) in presets.into_iter().chain(level_1) {
         let (idle, busy, reported) = heap_after_traffic(Config::new().deflate(Some(deflate)));
         let state = busy - plain;
         println!(
