@@ -61,6 +61,19 @@ fn effort(level: u8) -> Effort {
     }
 }
 
+/// Keeps the window's worth of bytes before the cursor: drops the older
+/// ones from the front of `work`, moving the cursor and the position base
+/// of the hash table with them.
+fn slide(work: &mut Vec<u8>, cursor: &mut usize, base: &mut u16, window: usize) {
+    let drop = cursor.saturating_sub(window);
+    if drop > 0 {
+        work.copy_within(drop.., 0);
+        work.truncate(work.len() - drop);
+        *cursor -= drop;
+        *base = base.wrapping_add(drop as u16);
+    }
+}
+
 /// Heap bytes a compressor holds with these parameters.
 #[cfg(test)]
 pub(crate) fn held_memory(window_bits: u8, hash_bits: u8) -> usize {
@@ -317,14 +330,7 @@ impl Deflater {
             if last && cursor >= work.len() {
                 break;
             }
-            // Keep the window's worth of bytes before the cursor.
-            let drop = cursor.saturating_sub(w);
-            if drop > 0 {
-                work.copy_within(drop.., 0);
-                work.truncate(work.len() - drop);
-                cursor -= drop;
-                base = base.wrapping_add(drop as u16);
-            }
+            slide(&mut work, &mut cursor, &mut base, w);
         }
         if lazy.pending {
             block.literal(work[cursor - 1]);
@@ -397,13 +403,7 @@ impl Deflater {
             if last && cursor >= work.len() {
                 break;
             }
-            let drop = cursor.saturating_sub(w);
-            if drop > 0 {
-                work.copy_within(drop.., 0);
-                work.truncate(work.len() - drop);
-                cursor -= drop;
-                base = base.wrapping_add(drop as u16);
-            }
+            slide(&mut work, &mut cursor, &mut base, w);
         }
         out.close(&block, &input[block.start..done]);
         out.finish();
