@@ -48,16 +48,34 @@ pub(crate) struct Driver {
     shut: bool,
     /// Everything written was flushed.
     flushed: bool,
-    /// The transport's error, handed to whoever asks first.
-    pub(crate) io_error: Option<io::Error>,
-    /// A message refused with `OutputFull`, sent once there is room.
-    pub(crate) pending: Option<Message>,
-    /// How the connection ended, once it has.
-    pub(crate) closed: Option<Closed>,
     /// `recv` owes the application the close (and the error before it),
     /// handed over once the teardown is finished.
     pub(crate) owed_close: bool,
-    pub(crate) owed_error: Option<crate::Error>,
+    /// What an open, idle connection does not hold: allocated when needed,
+    /// dropped again when empty and the connection goes idle.
+    rare: Option<Box<Rare>>,
+}
+
+/// The driver's seldom-used parts, kept out of every idle connection.
+#[derive(Debug, Default)]
+struct Rare {
+    /// A message refused with `OutputFull`, sent once there is room.
+    pending: Option<Message>,
+    /// The transport's error, handed to whoever asks first.
+    io_error: Option<io::Error>,
+    /// How the connection ended, once it has.
+    closed: Option<Closed>,
+    /// The error `recv` owes the application.
+    owed_error: Option<crate::Error>,
+}
+
+impl Rare {
+    fn is_empty(&self) -> bool {
+        self.pending.is_none()
+            && self.io_error.is_none()
+            && self.closed.is_none()
+            && self.owed_error.is_none()
+    }
 }
 
 impl Driver {
@@ -67,12 +85,43 @@ impl Driver {
             origin: TokioInstant::now(),
             shut: false,
             flushed: true,
-            io_error: None,
-            pending: None,
-            closed: None,
             owed_close: false,
-            owed_error: None,
+            rare: None,
         }
+    }
+
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Whether a refused message is held.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| r.pending.is_some())
+    }
+
+    /// Holds a refused message.
+    pub(crate) fn set_pending(&mut self, message: Message) {
+        self.rare().pending = Some(message);
+    }
+
+    /// Takes the transport's error.
+    pub(crate) fn take_io_error(&mut self) -> Option<io::Error> {
+        self.rare.as_mut().and_then(|r| r.io_error.take())
+    }
+
+    /// How the connection ended, once it has.
+    pub(crate) fn closed(&self) -> Option<&Closed> {
+        self.rare.as_ref().and_then(|r| r.closed.as_ref())
+    }
+
+    /// Takes the error `recv` owes.
+    pub(crate) fn take_owed_error(&mut self) -> Option<crate::Error> {
+        self.rare.as_mut().and_then(|r| r.owed_error.take())
+    }
+
+    /// Owes `error` to `recv`, unless an earlier one is owed.
+    pub(crate) fn owe_error(&mut self, error: crate::Error) {
+        self.rare().owed_error.get_or_insert(error);
     }
 
     fn now(&self) -> Instant {
@@ -80,7 +129,7 @@ impl Driver {
     }
 
     fn fail_io(&mut self, error: io::Error) {
-        self.io_error.get_or_insert(error);
+        self.rare().io_error.get_or_insert(error);
         self.flushed = true;
         self.conn.transport_error();
     }
@@ -96,7 +145,7 @@ impl Driver {
         loop {
             if let Some(event) = self.conn.poll_event() {
                 if let Event::Closed(c) = &event {
-                    self.closed = Some(c.clone());
+                    self.rare().closed = Some(c.clone());
                 }
                 return Poll::Ready(Some(event));
             }
@@ -201,6 +250,9 @@ impl Driver {
                 Poll::Pending => {
                     // Going idle: keep no buffer that holds nothing.
                     self.conn.shrink_buffers();
+                    if self.rare.as_ref().is_some_and(|r| r.is_empty()) {
+                        self.rare = None;
+                    }
                     return Poll::Pending;
                 }
                 Poll::Ready(Ok(())) if buf.filled().is_empty() => self.conn.feed_eof(),
@@ -223,11 +275,11 @@ impl Driver {
         timer: &mut Timer,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), crate::Error>> {
-        while let Some(message) = self.pending.take() {
+        while let Some(message) = self.rare.as_mut().and_then(|r| r.pending.take()) {
             match self.conn.send(message) {
                 Ok(()) => {}
                 Err(e) if matches!(e.error, wsmachine::UsageError::OutputFull { .. }) => {
-                    self.pending = Some(e.into_inner());
+                    self.set_pending(e.into_inner());
                     if self.poll_write_out(io, cx).is_pending() && !self.poll_timers(timer, cx) {
                         return Poll::Pending;
                     }
@@ -252,7 +304,7 @@ impl Driver {
                 return Poll::Pending;
             }
         }
-        match self.io_error.take() {
+        match self.take_io_error() {
             Some(e) => Poll::Ready(Err(crate::Error::Io(e))),
             None => Poll::Ready(Ok(())),
         }

@@ -1,8 +1,9 @@
 //! Opening handshakes: `connect_async`, `client_async`, `accept_async` and
 //! the two-step [`accept_request`].
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -54,7 +55,7 @@ pub async fn client_async_with_config<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(WebSocketStream<S>, Response), Error> {
     let conn = Connection::client(config, &request).map_err(Error::Usage)?;
     let mut ws = WebSocketStream::from_connection(stream, conn);
-    match handshake_event(&mut ws).await? {
+    match *handshake_event(&mut ws).await? {
         Event::Open(open) => Ok((ws, open.response.unwrap_or_else(|| unreachable!()))),
         _ => Err(Error::Closed),
     }
@@ -63,21 +64,46 @@ pub async fn client_async_with_config<S: AsyncRead + AsyncWrite + Unpin>(
 /// Accepts a WebSocket connection on a transport with the default
 /// configuration, agreeing to no subprotocol (and to permessage-deflate if
 /// the client offers it).
-pub async fn accept_async<S: AsyncRead + AsyncWrite + Unpin>(
+pub fn accept_async<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
-) -> Result<WebSocketStream<S>, Error> {
-    accept_async_with_config(stream, default_config()).await
+) -> impl Future<Output = Result<WebSocketStream<S>, Error>> {
+    accept_async_with_config(stream, default_config())
 }
 
 /// [`accept_async`] with a configuration of your own.
-pub async fn accept_async_with_config<S: AsyncRead + AsyncWrite + Unpin>(
+///
+/// The connection is made at once; the returned future runs its handshake.
+pub fn accept_async_with_config<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     config: impl Into<Arc<Config>>,
-) -> Result<WebSocketStream<S>, Error> {
-    accept_request(stream, config)
-        .await?
-        .accept(Accept::new())
-        .await
+) -> impl Future<Output = Result<WebSocketStream<S>, Error>> {
+    // `accept_request` and `Upgrade::accept` in one small future that holds
+    // the stream once: the application's task is as large as the largest
+    // future it awaits, for as long as the connection lives.
+    let mut ws = Some(WebSocketStream::from_connection(
+        stream,
+        Connection::server(config),
+    ));
+    let mut got = None;
+    let mut accepted = false;
+    poll_fn(move |cx| {
+        loop {
+            let stream = ws.as_mut().expect("polled after completion");
+            let event = std::task::ready!(poll_handshake(stream, &mut got, cx))?;
+            match (*event, accepted) {
+                (Event::Request(_), false) => {
+                    stream
+                        .driver
+                        .conn
+                        .accept(Accept::new())
+                        .map_err(Error::Usage)?;
+                    accepted = true;
+                }
+                (Event::Open(_), true) => return Poll::Ready(Ok(ws.take().expect("open"))),
+                _ => return Poll::Ready(Err(Error::Closed)),
+            }
+        }
+    })
 }
 
 /// Reads and validates the client's upgrade request and hands it over
@@ -90,7 +116,7 @@ pub async fn accept_request<S: AsyncRead + AsyncWrite + Unpin>(
     config: impl Into<Arc<Config>>,
 ) -> Result<Upgrade<S>, Error> {
     let mut ws = WebSocketStream::from_connection(stream, Connection::server(config));
-    match handshake_event(&mut ws).await? {
+    match *handshake_event(&mut ws).await? {
         Event::Request(request) => Ok(Upgrade { ws, request }),
         _ => Err(Error::Closed),
     }
@@ -112,7 +138,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Upgrade<S> {
     /// Accepts: sends the 101 answer and returns the open stream.
     pub async fn accept(mut self, accept: Accept) -> Result<WebSocketStream<S>, Error> {
         self.ws.driver.conn.accept(accept).map_err(Error::Usage)?;
-        match handshake_event(&mut self.ws).await? {
+        match *handshake_event(&mut self.ws).await? {
             Event::Open(_) => Ok(self.ws),
             _ => Err(Error::Closed),
         }
@@ -132,23 +158,48 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Upgrade<S> {
 /// written).
 async fn handshake_event<S: AsyncRead + AsyncWrite + Unpin>(
     ws: &mut WebSocketStream<S>,
-) -> Result<Event, Error> {
-    let mut error = None;
-    while let Some(event) = poll_fn(|cx| ws.poll_event(cx)).await {
-        match event {
-            Event::Request(_) | Event::Open(_) => {
-                // The 101 answer goes out now, whatever the application
-                // does next with the stream.
-                poll_fn(|cx| ws.poll_write_out(cx)).await;
-                return Ok(event);
+) -> Result<Box<Event>, Error> {
+    let mut got = None;
+    poll_fn(|cx| poll_handshake(ws, &mut got, cx)).await
+}
+
+/// [`handshake_event`] as a poll: `got` holds the event while the answer
+/// is written. The event is boxed, and the error waits in the driver, so
+/// that the futures built on this stay small (see
+/// `accept_async_with_config`).
+fn poll_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    got: &mut Option<Box<Event>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Box<Event>, Error>> {
+    loop {
+        if let Some(event) = got.take() {
+            // The 101 answer goes out now, whatever the application does
+            // next with the stream.
+            if ws.poll_write_out(cx).is_pending() {
+                *got = Some(event);
+                return Poll::Pending;
             }
-            Event::Error(wsmachine::Error::Transport) => {
-                let io = ws.driver.io_error.take();
-                error = Some(io.map_or(Error::Abnormal, Error::Io));
-            }
-            Event::Error(e) => error = Some(Error::WebSocket(e)),
-            _ => {}
+            return Poll::Ready(Ok(event));
         }
+        let error = match std::task::ready!(ws.poll_event(cx)) {
+            None => {
+                let error = ws.driver.take_owed_error();
+                return Poll::Ready(Err(error.unwrap_or(Error::Abnormal)));
+            }
+            Some(event @ (Event::Request(_) | Event::Open(_))) => {
+                *got = Some(Box::new(event));
+                continue;
+            }
+            Some(Event::Error(wsmachine::Error::Transport)) => {
+                let io = ws.driver.take_io_error();
+                io.map_or(Error::Abnormal, Error::Io)
+            }
+            Some(Event::Error(e)) => Error::WebSocket(e),
+            Some(_) => continue,
+        };
+        // The last one counts.
+        ws.driver.take_owed_error();
+        ws.driver.owe_error(error);
     }
-    Err(error.unwrap_or(Error::Abnormal))
 }

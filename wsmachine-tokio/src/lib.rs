@@ -209,9 +209,9 @@ fn poll_incoming(
 ) -> Poll<Option<Result<Incoming, Error>>> {
     loop {
         let item = match std::task::ready!(poll_event(d, cx)) {
-            None => match d.owed_error.take() {
+            None => match d.take_owed_error() {
                 Some(e) => Err(e),
-                None if std::mem::take(&mut d.owed_close) => match &d.closed {
+                None if std::mem::take(&mut d.owed_close) => match d.closed() {
                     Some(c) => Ok(Incoming::Closed(c.clone())),
                     None => continue,
                 },
@@ -226,11 +226,11 @@ fn poll_incoming(
                 continue;
             }
             Some(Event::Error(e)) => {
-                let error = match (e, d.io_error.take()) {
+                let error = match (e, d.take_io_error()) {
                     (wsmachine::Error::Transport, Some(io)) => Error::Io(io),
                     (e, _) => Error::WebSocket(e),
                 };
-                d.owed_error.get_or_insert(error);
+                d.owe_error(error);
                 continue;
             }
             // The handshake's events are handled before the stream exists.
@@ -278,7 +278,7 @@ fn check_sendable(conn: &Connection) -> Result<(), Error> {
 
 /// `Sink::start_send`: send, or hold the message if the output is full.
 fn start_send(driver: &mut driver::Driver, message: Message) -> Result<(), Error> {
-    if driver.pending.is_some() {
+    if driver.has_pending() {
         // The Sink contract: poll_ready comes first.
         return Err(Error::Usage(UsageError::OutputFull {
             pending: driver.conn.output_len(),
@@ -288,7 +288,7 @@ fn start_send(driver: &mut driver::Driver, message: Message) -> Result<(), Error
     match driver.conn.send(message) {
         Ok(()) => Ok(()),
         Err(e) if matches!(e.error, UsageError::OutputFull { .. }) => {
-            driver.pending = Some(e.into_inner());
+            driver.set_pending(e.into_inner());
             Ok(())
         }
         Err(e) => Err(Error::from_usage(e.error)),

@@ -9,7 +9,7 @@
 //! registers one waker that wakes both halves, and each half wakes the
 //! other when it changed something the other may wait for.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,7 +58,7 @@ impl Wake for Wakers {
 
 #[derive(Debug)]
 struct Inner<S> {
-    driver: Driver,
+    driver: Box<Driver>,
     writer: tokio::io::WriteHalf<S>,
 }
 
@@ -234,7 +234,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
 
     /// How the connection ended, once it has.
     pub fn closed(&self) -> Option<Closed> {
-        self.shared.lock().driver.closed.clone()
+        self.shared.lock().driver.closed().cloned()
     }
 
     /// The connection's state.
@@ -296,7 +296,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
 
     /// How the connection ended, once it has.
     pub fn closed(&self) -> Option<Closed> {
-        self.shared.lock().driver.closed.clone()
+        self.shared.lock().driver.closed().cloned()
     }
 
     /// The connection's state.
@@ -305,10 +305,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     }
 
     /// Sends a message and writes it out.
-    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
-        Pin::new(&mut *self).start_send(message.into())?;
-        poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+    ///
+    /// The future is small (the message and a reference): an application's
+    /// task holds the largest future it awaits for as long as it lives.
+    pub fn send(
+        &mut self,
+        message: impl Into<Message>,
+    ) -> impl Future<Output = Result<(), Error>> + '_ {
+        let mut message = Some(message.into());
+        poll_fn(move |cx| {
+            if message.is_some() {
+                ready!(Pin::new(&mut *self).poll_ready(cx))?;
+                let message = message.take().expect("held until ready");
+                Pin::new(&mut *self).start_send(message)?;
+            }
+            Pin::new(&mut *self).poll_flush(cx)
+        })
     }
 
     /// Sends a ping (at most 125 bytes) and writes it out; the pong comes
@@ -350,7 +362,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
                     return Poll::Pending;
                 }
             }
-            match driver.io_error.take() {
+            match driver.take_io_error() {
                 Some(e) => Poll::Ready(Err(Error::Io(e))),
                 None => Poll::Ready(Ok(())),
             }

@@ -1,7 +1,7 @@
 //! [`WebSocketStream`]: a connection over one transport, as a `Stream` of
 //! messages and a `Sink` of messages.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -30,7 +30,10 @@ use crate::{Error, Incoming};
 #[derive(Debug)]
 pub struct WebSocketStream<S> {
     pub(crate) io: S,
-    pub(crate) driver: Driver,
+    /// Boxed: the stream is moved through every future that holds it (the
+    /// handshake's, the application's task), and each would otherwise keep
+    /// its own copy of the connection's room inline.
+    pub(crate) driver: Box<Driver>,
     pub(crate) timer: Timer,
     /// An error was handed to the `Stream`.
     pub(crate) failed: bool,
@@ -65,7 +68,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     pub fn from_connection(io: S, conn: Connection) -> WebSocketStream<S> {
         WebSocketStream {
             io,
-            driver: Driver::new(conn),
+            driver: Box::new(Driver::new(conn)),
             timer: Timer::default(),
             failed: false,
         }
@@ -83,7 +86,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// How the connection ended, once it has.
     pub fn closed(&self) -> Option<&Closed> {
-        self.driver.closed.as_ref()
+        self.driver.closed()
     }
 
     /// Gives back the transport and the connection (e.g. to drive the
@@ -121,10 +124,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// needing `futures-util`.
     ///
     /// [`SinkExt::send`]: https://docs.rs/futures/latest/futures/sink/trait.SinkExt.html#method.send
-    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
-        Pin::new(&mut *self).start_send(message.into())?;
-        poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+    ///
+    /// The future is small (the message and a reference): an application's
+    /// task holds the largest future it awaits for as long as it lives.
+    pub fn send(
+        &mut self,
+        message: impl Into<Message>,
+    ) -> impl Future<Output = Result<(), Error>> + '_ {
+        let mut message = Some(message.into());
+        poll_fn(move |cx| {
+            if message.is_some() {
+                ready!(Pin::new(&mut *self).poll_ready(cx))?;
+                let message = message.take().expect("held until ready");
+                Pin::new(&mut *self).start_send(message)?;
+            }
+            Pin::new(&mut *self).poll_flush(cx)
+        })
     }
 
     /// Sends a ping (at most 125 bytes) and writes it out; the pong comes
@@ -149,7 +164,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 .map_err(Error::from_usage)?;
         }
         while poll_fn(|cx| self.poll_event(cx)).await.is_some() {}
-        self.driver.closed.clone().ok_or(Error::Closed)
+        self.driver.closed().cloned().ok_or(Error::Closed)
     }
 }
 

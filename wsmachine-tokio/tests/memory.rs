@@ -33,9 +33,57 @@ static GLOBAL: Counting = Counting;
 const REQUEST: &str = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
-/// Opens `n` connections, sends one message on each, and returns the heap
-/// held per connection once all are idle.
-fn heap_per_idle_connection(n: usize, split: bool, deflate: bool) -> isize {
+/// A client frame (masked with a zero key) of `len` bytes of `x`.
+fn frame(len: usize) -> Vec<u8> {
+    let mut frame = vec![0x81];
+    match len {
+        0..=125 => frame.push(0x80 | len as u8),
+        126..=0xFFFF => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&[0; 4]);
+    frame.resize(frame.len() + len, b'x');
+    frame
+}
+
+/// Reads one unmasked server frame; returns whether it was compressed.
+fn read_frame(s: &mut std::net::TcpStream) -> bool {
+    let mut header = [0u8; 2];
+    s.read_exact(&mut header).unwrap();
+    let len = match header[1] & 0x7F {
+        126 => {
+            let mut n = [0u8; 2];
+            s.read_exact(&mut n).unwrap();
+            u64::from(u16::from_be_bytes(n))
+        }
+        127 => {
+            let mut n = [0u8; 8];
+            s.read_exact(&mut n).unwrap();
+            u64::from_be_bytes(n)
+        }
+        n => u64::from(n),
+    };
+    std::io::copy(&mut s.take(len), &mut std::io::sink()).unwrap();
+    header[0] & 0x40 != 0
+}
+
+/// Heap per idle connection (bytes), after the handshake and after a
+/// 64 KiB message each way.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    open: isize,
+    after_64k: isize,
+}
+
+/// Opens `n` connections and measures the heap they hold once idle, after
+/// the handshake and again after a 64 KiB message each way on each.
+fn heap_per_idle_connection(n: usize, split: bool, deflate: bool) -> Held {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -50,18 +98,21 @@ fn heap_per_idle_connection(n: usize, split: bool, deflate: bool) -> isize {
             let accepting = async {
                 loop {
                     let (tcp, _) = listener.accept().await.unwrap();
-                    tokio::spawn(async move {
-                        let ws = wsmachine_tokio::accept_async(tcp).await.unwrap();
-                        if split {
+                    // An application's task, written the plain way.
+                    if split {
+                        tokio::spawn(async move {
+                            let ws = wsmachine_tokio::accept_async(tcp).await.unwrap();
                             let (write, read) = ws.split();
                             let _ = read.forward(write).await;
-                        } else {
-                            let mut ws = ws;
+                        });
+                    } else {
+                        tokio::spawn(async move {
+                            let mut ws = wsmachine_tokio::accept_async(tcp).await.unwrap();
                             while let Some(Ok(m)) = ws.next().await {
                                 let _ = ws.send(m).await;
                             }
-                        }
-                    });
+                        });
+                    }
                 }
             };
             tokio::select! {
@@ -87,62 +138,80 @@ fn heap_per_idle_connection(n: usize, split: bool, deflate: bool) -> isize {
                     s.read_exact(&mut byte).unwrap();
                     head.push(byte[0]);
                 }
-                // One round trip: a 64-byte text message (masked with a
-                // zero key), which the server's echo compresses when
-                // permessage-deflate is agreed (it is over the 32-byte
-                // minimum), so its compressor's state is counted.
-                let mut frame = vec![0x81, 0x80 | 64, 0, 0, 0, 0];
-                frame.extend_from_slice(&[b'x'; 64]);
-                s.write_all(&frame).unwrap();
-                let mut header = [0u8; 2];
-                s.read_exact(&mut header).unwrap();
-                assert_eq!(header[0] & 0x40 != 0, deflate, "RSV1: compressed");
-                let mut payload = vec![0u8; usize::from(header[1] & 0x7F)];
-                s.read_exact(&mut payload).unwrap();
                 s
             })
             .collect::<Vec<_>>()
     };
-    // Warm up the runtime's and allocator's one-time structures.
-    let warm = open(64);
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // One round trip each: the server's echo is compressed when
+    // permessage-deflate is agreed (it is over the 32-byte minimum), so
+    // its compressor's state is counted.
+    let round_trip = |clients: &mut [std::net::TcpStream], len: usize| {
+        let frame = frame(len);
+        for s in clients {
+            s.write_all(&frame).unwrap();
+            assert_eq!(read_frame(s), deflate, "RSV1: compressed");
+        }
+    };
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(200));
+    // Warm up the runtime's and allocator's one-time structures (the
+    // thread's read buffer among them).
+    let mut warm = open(64);
+    round_trip(&mut warm, 64 << 10);
+    settle();
     let before = HEAP.load(Ordering::Relaxed);
-    let clients = open(n);
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let after = HEAP.load(Ordering::Relaxed);
+    let mut clients = open(n);
+    settle();
     // The clients' own heap (the Vec of sockets) is not the server's.
     let clients_heap = (clients.capacity() * std::mem::size_of::<std::net::TcpStream>()) as isize;
+    let per_connection = || (HEAP.load(Ordering::Relaxed) - before - clients_heap) / n as isize;
+    let open_heap = per_connection();
+    round_trip(&mut clients, 64 << 10);
+    settle();
+    let after_64k = per_connection();
     drop((warm, clients));
     let _ = done_tx.send(());
     server.join().unwrap();
-    (after - before - clients_heap) / n as isize
+    Held {
+        open: open_heap,
+        after_64k,
+    }
 }
+
+/// What an idle connection may hold at most: the spawned task (its
+/// future holds the stream, about 60 bytes inline), the boxed driver with
+/// its `Connection`, tokio's registration of the socket (about 1.5 KiB
+/// together in a release build); no read buffer, no timer. A debug
+/// build's futures are larger.
+const IDLE_LIMIT: isize = 2 << 10;
 
 #[test]
 fn idle_tokio_connections_hold_little_heap() {
     let mut measured = Vec::new();
     for deflate in [false, true] {
-        let unsplit = heap_per_idle_connection(500, false, deflate);
-        let split = heap_per_idle_connection(500, true, deflate);
+        let unsplit = heap_per_idle_connection(400, false, deflate);
+        let split = heap_per_idle_connection(400, true, deflate);
         eprintln!(
-            "heap per idle connection{}: unsplit {unsplit} B, split {split} B",
+            "heap per idle connection{}: unsplit {unsplit:?} B, split {split:?} B",
             if deflate { " (permessage-deflate)" } else { "" }
         );
         measured.push((unsplit, split));
     }
-    // The task, the stream (about 1 KiB inline), tokio's registration and
-    // a few hundred bytes of connection buffers; no read buffer. With
-    // permessage-deflate the compressor's state (the default memory
-    // preset, `Small`: a 4 KiB window) comes on top; the inflater's goes
-    // at the end of each message (client_no_context_takeover).
-    assert!(
-        measured[0].0 < 8 << 10 && measured[0].1 < 9 << 10,
-        "{measured:?}"
-    );
-    assert!(
-        measured[1].0 < 40 << 10 && measured[1].1 < 40 << 10,
-        "{measured:?}"
-    );
+    let (plain, deflate) = (measured[0], measured[1]);
+    for held in [plain.0, plain.1] {
+        assert!(
+            held.open <= IDLE_LIMIT && held.after_64k <= IDLE_LIMIT,
+            "{measured:?}"
+        );
+    }
+    // permessage-deflate agreed: the agreed parameters and the codec
+    // shells on top; after a compressed message the server's compressor
+    // keeps its state (the default memory preset, `Small`: a 4 KiB window
+    // and its tables), the inflater's goes at the end of each message
+    // (client_no_context_takeover).
+    for held in [deflate.0, deflate.1] {
+        assert!(held.open <= IDLE_LIMIT + 512, "{measured:?}");
+        assert!(held.after_64k < 32 << 10, "{measured:?}");
+    }
 }
 
 #[tokio::test]
