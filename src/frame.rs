@@ -235,6 +235,7 @@ impl FrameHeader {
     /// [`Status::Partial`] if `buf` is a valid but incomplete prefix. Errors
     /// are reported as soon as the offending byte is present: a reserved
     /// opcode after one byte, a long or fragmented control frame after two.
+    #[inline]
     pub fn decode(buf: &[u8]) -> Result<Status<(FrameHeader, usize)>, FrameError> {
         let Some(&b0) = buf.first() else {
             return Ok(Status::Partial);

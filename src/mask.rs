@@ -93,8 +93,7 @@ pub(crate) fn extend_masked_ascii(
     dst.reserve(src.len());
     let spare = &mut dst.spare_capacity_mut()[..src.len()];
     let ascii = if src.len() < SMALL {
-        copy_words(spare, src, key);
-        false
+        copy_words_ascii(spare, src, key)
     } else {
         ascii_dispatch(spare, src, key)
     };
@@ -127,16 +126,19 @@ fn copy_dispatch(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
 /// Rotates `key` so that index 0 applies to the payload byte at `offset`.
 #[inline]
 fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let s = offset & 3;
-    [key[s], key[(s + 1) & 3], key[(s + 2) & 3], key[(s + 3) & 3]]
+    // A rotation of the key as one little-endian word (byte `i` of the
+    // result is `key[(i + offset) % 4]`): a shift, rather than four byte
+    // loads at computed indices.
+    let s = (offset & 3) as u32;
+    u32::from_le_bytes(key).rotate_right(8 * s).to_le_bytes()
 }
 
 /// The key repeated over a 64-bit word.
 #[inline]
 fn word(key: [u8; 4]) -> u64 {
-    u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ])
+    let k = u64::from(u32::from_ne_bytes(key));
+    // In memory order either way: the key's four bytes, twice.
+    k | (k << 32)
 }
 
 /// Short runs: eight bytes at a time, then the rest bytewise.
@@ -177,6 +179,36 @@ fn copy_words(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
     {
         o.write(i ^ key[k & 3]);
     }
+}
+
+/// [`copy_words`], OR-ing every byte written: whether all of them are
+/// ASCII (short text pieces need no validator call then).
+#[inline]
+fn copy_words_ascii(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) -> bool {
+    debug_assert_eq!(dst.len(), src.len());
+    let w = word(key);
+    let mut seen = 0u64;
+    let mut out = dst.chunks_exact_mut(8);
+    let mut inp = src.chunks_exact(8);
+    for (o, i) in (&mut out).zip(&mut inp) {
+        let o: &mut [MaybeUninit<u8>; 8] = o.try_into().unwrap_or_else(|_| unreachable!());
+        let i: &[u8; 8] = i.try_into().unwrap_or_else(|_| unreachable!());
+        let v = u64::from_ne_bytes(*i) ^ w;
+        *o = v.to_ne_bytes().map(MaybeUninit::new);
+        seen |= v;
+    }
+    let mut rest = 0u8;
+    for (k, (o, i)) in out
+        .into_remainder()
+        .iter_mut()
+        .zip(inp.remainder())
+        .enumerate()
+    {
+        let b = i ^ key[k & 3];
+        o.write(b);
+        rest |= b;
+    }
+    seen & 0x8080_8080_8080_8080 == 0 && rest < 0x80
 }
 
 /// The in-place kernel, for whatever target features it is compiled with:
@@ -354,7 +386,7 @@ mod tests {
             "ascii copy {len} {align} {phase}"
         );
         assert!(!said || ascii, "called non-ASCII bytes ASCII");
-        assert!(said == ascii || len < SMALL, "missed ASCII at {len}");
+        assert_eq!(said, ascii, "ASCII at {len}");
         let rotated = rotate(key, phase);
         let mut spare = vec![MaybeUninit::uninit(); len];
         let spare = &mut spare[..];

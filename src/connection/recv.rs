@@ -59,6 +59,15 @@ struct InFrame {
     offset: u64,
 }
 
+impl InFrame {
+    /// Consumes `n` payload bytes.
+    #[inline]
+    fn advance(&mut self, n: usize) {
+        self.remaining -= n as u64;
+        self.offset += n as u64;
+    }
+}
+
 /// The data message being received.
 #[derive(Clone, Copy, Debug)]
 struct InMessage {
@@ -193,35 +202,63 @@ impl Receiver {
 
     /// Processes `input`; stops after the first item. Returns how many bytes
     /// were used: all of them unless an item is returned.
+    ///
+    /// The common work is inline here: a data frame's header, the copy of
+    /// its payload into the message being assembled; everything rarer
+    /// (control frames, compressed messages, chunk delivery, a header split
+    /// across reads, the end of a message) is out of line, so that the loop
+    /// keeps its state in registers. The frame and message in progress are
+    /// read and updated a field at a time, never copied whole: a whole copy
+    /// loaded right after field-sized stores (the previous call's, or the
+    /// previous frame's) stalls the processor on a failed store-to-load
+    /// forwarding, once per call.
     pub(crate) fn process(&mut self, input: &[u8], config: &Config) -> (usize, Option<Received>) {
         let mut at = 0;
         loop {
             let rest = &input[at..];
-            let Some(f) = self.frame else {
+            let Some(f) = &self.frame else {
                 if rest.is_empty() {
                     return (at, None);
                 }
-                if let Some((used, item)) = self.whole_message(rest, config) {
+                if self.message.is_none()
+                    && self.header.len == 0
+                    && config.delivery == Delivery::Messages
+                    && let Some((used, item)) = self.whole_message(rest, config)
+                {
                     return (at + used, Some(item));
                 }
+                if self.header.len == 0
+                    && let Some((used, f)) = self.quick_header(rest, config)
+                {
+                    at += used;
+                    self.frame = Some(f);
+                    continue;
+                }
                 match self.header(rest, config) {
-                    Ok((used, done)) => {
+                    Ok((used, Some(f))) => {
                         at += used;
-                        if !done {
-                            return (at, None);
-                        }
+                        self.frame = Some(f);
+                        continue;
                     }
+                    Ok((used, None)) => return (at + used, None),
                     Err((used, e)) => return (at + used, Some(Received::Fail(e))),
                 }
-                continue;
             };
-            if rest.is_empty() && f.remaining > 0 {
+            let (remaining, control) = (f.remaining, f.opcode.is_control());
+            if rest.is_empty() && remaining > 0 {
                 return (at, None);
             }
-            let (used, item) = if f.opcode.is_control() {
-                self.control_payload(f, rest)
+            let plain = self
+                .message
+                .as_ref()
+                .is_some_and(|m| !m.compressed && !control);
+            let (used, item) = if plain && config.delivery == Delivery::Messages {
+                let take = rest
+                    .len()
+                    .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+                self.assemble(&rest[..take], config)
             } else {
-                self.data_payload(f, rest, config)
+                self.other_payload(rest, config)
             };
             at += used;
             if item.is_some() || (used == 0 && self.frame.is_some()) {
@@ -231,14 +268,12 @@ impl Receiver {
     }
 
     /// The common case on its own path: a whole single-frame message, all
-    /// of it in `rest`, between messages. `None` leaves everything else,
+    /// of it in `rest`, between messages (the caller checked that no
+    /// message or header is in progress). `None` leaves everything else,
     /// errors included, to the general path. Kept out of line: inlined, it
     /// makes the frame loop slower for every other frame.
     #[inline(never)]
     fn whole_message(&mut self, rest: &[u8], config: &Config) -> Option<(usize, Received)> {
-        if self.message.is_some() || self.header.len > 0 || config.delivery != Delivery::Messages {
-            return None;
-        }
         let Ok(Status::Complete((h, n))) = FrameHeader::decode(rest) else {
             return None;
         };
@@ -278,14 +313,34 @@ impl Receiver {
         Some((n + len, Received::Message(message)))
     }
 
-    /// Reads a frame header, possibly across calls. `Ok((used, complete))`.
-    fn header(&mut self, rest: &[u8], config: &Config) -> Result<(usize, bool), (usize, Error)> {
+    /// The common case of a header: complete in `rest`, nothing wrong with
+    /// it. `None` leaves the rest (a split header, an error) to
+    /// [`Self::header`].
+    #[inline(always)]
+    fn quick_header(&mut self, rest: &[u8], config: &Config) -> Option<(usize, InFrame)> {
+        let Ok(Status::Complete((header, used))) = FrameHeader::decode(rest) else {
+            return None;
+        };
+        if self.check_header(&header, config).is_err() {
+            return None;
+        }
+        Some((used, self.start_frame(&header)))
+    }
+
+    /// Reads a frame header, possibly across calls. `Ok((used, frame))`,
+    /// the frame once its header is complete.
+    #[inline(never)]
+    fn header(
+        &mut self,
+        rest: &[u8],
+        config: &Config,
+    ) -> Result<(usize, Option<InFrame>), (usize, Error)> {
         let (header, used) = if self.header.len == 0 {
             match FrameHeader::decode(rest) {
                 Ok(Status::Complete((h, n))) => (h, n),
                 Ok(Status::Partial) => {
                     let n = self.header.fill(rest, MAX_HEADER_LEN);
-                    return Ok((n, false));
+                    return Ok((n, None));
                 }
                 Err(e) => return Err((0, Error::Protocol(e.into()))),
             }
@@ -297,13 +352,12 @@ impl Receiver {
                     self.header = Scratch::default();
                     (h, len - before)
                 }
-                Ok(Status::Partial) => return Ok((n, false)),
+                Ok(Status::Partial) => return Ok((n, None)),
                 Err(e) => return Err((n, Error::Protocol(e.into()))),
             }
         };
         self.check_header(&header, config).map_err(|e| (used, e))?;
-        self.start_frame(&header);
-        Ok((used, true))
+        Ok((used, Some(self.start_frame(&header))))
     }
 
     /// Rules that depend on the role, the agreement, the message in
@@ -349,7 +403,7 @@ impl Receiver {
         Ok(())
     }
 
-    fn start_frame(&mut self, h: &FrameHeader) {
+    fn start_frame(&mut self, h: &FrameHeader) -> InFrame {
         let kind = match h.opcode() {
             OpCode::Text => Some(MessageKind::Text),
             OpCode::Binary => Some(MessageKind::Binary),
@@ -370,20 +424,13 @@ impl Receiver {
         {
             m.size += h.payload_len();
         }
-        self.frame = Some(InFrame {
+        InFrame {
             opcode: h.opcode(),
             fin: h.fin(),
             mask: h.mask(),
             remaining: h.payload_len(),
             offset: 0,
-        });
-    }
-
-    /// Consumes up to `n` payload bytes of the current frame.
-    fn advance(&mut self, f: &mut InFrame, n: usize) {
-        f.remaining -= n as u64;
-        f.offset += n as u64;
-        self.frame = Some(*f);
+        }
     }
 
     /// Ping, pong or close: handled once the whole (≤125-byte) payload is
@@ -391,7 +438,8 @@ impl Receiver {
     fn control_payload(&mut self, mut f: InFrame, rest: &[u8]) -> (usize, Option<Received>) {
         let want = f.remaining as usize + self.control.len;
         let used = self.control.fill(rest, want);
-        self.advance(&mut f, used);
+        f.advance(used);
+        self.frame = Some(f);
         if f.remaining > 0 {
             return (used, None);
         }
@@ -418,14 +466,16 @@ impl Receiver {
         (used, Some(item))
     }
 
-    /// Data frame payload: copied out, unmasked, validated, delivered as the
-    /// delivery mode says.
-    fn data_payload(
-        &mut self,
-        f: InFrame,
-        rest: &[u8],
-        config: &Config,
-    ) -> (usize, Option<Received>) {
+    /// Every payload but the common case of `frames`: control frames,
+    /// compressed messages, chunk delivery.
+    #[inline(never)]
+    fn other_payload(&mut self, rest: &[u8], config: &Config) -> (usize, Option<Received>) {
+        let Some(f) = self.frame else {
+            return (0, None);
+        };
+        if f.opcode.is_control() {
+            return self.control_payload(f, rest);
+        }
         let Some(msg) = self.message else {
             return (0, None);
         };
@@ -436,7 +486,7 @@ impl Receiver {
             .len()
             .min(usize::try_from(f.remaining).unwrap_or(usize::MAX));
         match config.delivery {
-            Delivery::Messages => self.assemble(f, msg, &rest[..take], config),
+            Delivery::Messages => self.assemble(&rest[..take], config),
             Delivery::Chunks => self.deliver_chunk(f, msg, &rest[..take]),
         }
     }
@@ -453,55 +503,73 @@ impl Receiver {
         self.buf.reserve_exact(target - self.buf.len());
     }
 
-    fn assemble(
-        &mut self,
-        mut f: InFrame,
-        msg: InMessage,
-        data: &[u8],
-        config: &Config,
-    ) -> (usize, Option<Received>) {
+    /// Copies `data`, the next payload bytes of the current frame, into the
+    /// message being assembled (uncompressed, message delivery).
+    #[inline(always)]
+    fn assemble(&mut self, data: &[u8], config: &Config) -> (usize, Option<Received>) {
+        let (Some(f), Some(msg)) = (&self.frame, &self.message) else {
+            return (0, None);
+        };
+        let (fin, mask, offset, kind) = (f.fin, f.mask, f.offset, msg.kind);
         // The whole message's size is known once its last frame started.
-        let bound = if f.fin {
+        let bound = if fin {
             msg.size
         } else {
             config.limits.max_message_size
         };
         self.reserve(data.len(), usize::try_from(bound).unwrap_or(usize::MAX));
-        if msg.kind == MessageKind::Text {
-            // Copied, unmasked and validated a block at a time: each block
-            // is checked while it is still in the first-level cache.
-            // ASCII is recognised in the copying pass itself.
-            let key = f.mask.unwrap_or([0; 4]);
-            let mut offset = f.offset;
-            for block in data.chunks(UTF8_BLOCK) {
-                let start = self.buf.len();
-                let ascii = extend_masked_ascii(&mut self.buf, block, key, (offset & 3) as usize);
-                offset += block.len() as u64;
-                let checked = ascii && self.utf8.pending() == 0;
-                if !checked && self.utf8.feed(&self.buf[start..]).is_err() {
-                    return (data.len(), Some(Received::Fail(Error::InvalidUtf8)));
-                }
+        if kind == MessageKind::Text {
+            if self.text_payload(data, mask, offset).is_err() {
+                return (data.len(), Some(Received::Fail(Error::InvalidUtf8)));
             }
         } else {
-            copy_payload(&mut self.buf, data, f.mask, f.offset);
+            copy_payload(&mut self.buf, data, mask, offset);
         }
-        self.advance(&mut f, data.len());
+        let Some(f) = &mut self.frame else {
+            return (data.len(), None);
+        };
+        f.advance(data.len());
         if f.remaining > 0 {
             return (data.len(), None);
         }
         self.frame = None;
-        if !f.fin {
+        if !fin {
             return (data.len(), None);
         }
+        (data.len(), Some(self.assembled(kind)))
+    }
+
+    /// Text payload: copied, unmasked and validated a block at a time, each
+    /// block checked while it is still in the first-level cache. ASCII is
+    /// recognised in the copying pass itself.
+    #[inline(never)]
+    fn text_payload(
+        &mut self,
+        data: &[u8],
+        mask: Option<[u8; 4]>,
+        mut offset: u64,
+    ) -> Result<(), crate::utf8::Utf8Error> {
+        let key = mask.unwrap_or([0; 4]);
+        for block in data.chunks(UTF8_BLOCK) {
+            let start = self.buf.len();
+            let ascii = extend_masked_ascii(&mut self.buf, block, key, (offset & 3) as usize);
+            offset += block.len() as u64;
+            if !(ascii && self.utf8.pending() == 0) {
+                self.utf8.feed(&self.buf[start..])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The last payload byte of a message was assembled: hand it over.
+    #[inline(never)]
+    fn assembled(&mut self, kind: MessageKind) -> Received {
         let mut payload = core::mem::take(&mut self.buf);
         if payload.capacity() - payload.len() > payload.len() / 8 + 64 {
             // A fragmented message grew past its size: keep what it holds.
             payload.shrink_to_fit();
         }
-        (
-            data.len(),
-            Some(self.message_done(msg.kind, Bytes::from(payload))),
-        )
+        self.message_done(kind, Bytes::from(payload))
     }
 
     /// A complete message: check the end of its text, hand it over.
@@ -534,7 +602,8 @@ impl Receiver {
         if text && self.utf8.feed(&out[carried..]).is_err() {
             return (data.len(), Some(Received::Fail(Error::InvalidUtf8)));
         }
-        self.advance(&mut f, data.len());
+        f.advance(data.len());
+        self.frame = Some(f);
         let frame_done = f.remaining == 0;
         if frame_done {
             self.frame = None;
@@ -658,7 +727,8 @@ impl Receiver {
                 break progress.done;
             }
         };
-        self.advance(&mut f, used);
+        f.advance(used);
+        self.frame = Some(f);
         if done || (f.remaining == 0 && !f.fin) {
             self.frame = None;
         }
