@@ -403,6 +403,11 @@ impl Connection {
         let mut used = 0;
         if self.input.is_empty() {
             used = self.process_frames(data, true);
+            if used == data.len() && self.idle() {
+                // The common case: every byte went into frames and nothing
+                // else can happen until more input arrives.
+                return used;
+            }
         }
         let cap = self.input_cap().saturating_sub(self.ahead);
         used += self.input.extend(&data[used..], cap);
@@ -516,6 +521,11 @@ impl Connection {
     /// input arrives (or the application accepts a pending request).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() && self.idle() {
+            // Nothing waits and nothing can happen until more input arrives.
+            self.ahead = 0;
+            return None;
+        }
         let event = self.next_event();
         if self.events.is_empty() && self.stash.is_none() {
             // The application has caught up: nothing is processed ahead.
@@ -757,6 +767,18 @@ impl Connection {
     }
 
     // --------------------------------------------------------------- internals
+
+    /// Whether [`Self::advance`] would do nothing: frames flow, no input is
+    /// buffered or stashed, the receiver has nothing pending, no EOF to
+    /// handle.
+    #[inline]
+    fn idle(&self) -> bool {
+        matches!(self.phase, Phase::Open | Phase::CloseSent)
+            && self.input.is_empty()
+            && self.stash.is_none()
+            && !self.eof
+            && !self.recv.has_pending_work()
+    }
 
     /// Processes input from the input buffer (and EOF) until an event is
     /// queued or nothing more can happen.
