@@ -6,13 +6,18 @@
 Every ratio is between two measurements of the same run (same group, same
 bytes): speed relative to `memcpy` of the input, and relative to the fastest
 peer. `--compare OLD` adds wsmachine's speed now relative to a saved
-criterion baseline (`cargo bench ... -- --save-baseline OLD`).
+criterion baseline (`cargo bench ... -- --save-baseline OLD`). Then the
+cost of 64-byte reads relative to 64 KiB reads of the same frames, with
+the floor any per-piece cost has: `memcpy in 64 B pieces` against
+`memcpy`. Results are read from $CRITERION_HOME if set, else
+target/criterion.
 """
 import json
 import os
 import sys
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "criterion")
+ROOT = os.environ.get("CRITERION_HOME") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "target", "criterion")
 PEERS = ["tungstenite", "tokio-websockets", "fastwebsockets"]
 OURS = ["wsmachine feed", "wsmachine read_buf", "wsmachine"]
 
@@ -37,6 +42,32 @@ def load(baseline):
             g["bytes"] = tp.get("Bytes", g["bytes"])
             g["times"][m["function_id"]] = e["mean"]["point_estimate"]
     return groups
+
+
+def pieces(groups, md, sep):
+    """Time of 64-byte reads ÷ time of 64 KiB reads, same frames, per library."""
+    suffix = " in 64 B reads"
+    rows = []
+    for name, g in groups.items():
+        if not name.endswith(suffix) or name[: -len(suffix)] not in groups:
+            continue
+        small, big = g["times"], groups[name[: -len(suffix)]]["times"]
+        row = [name[len("decode "):] if name.startswith("decode ") else name]
+        floor = small.get("memcpy in 64 B pieces")
+        row.append(f"{floor / big['memcpy']:.1f}" if floor and big.get("memcpy") else "")
+        for lib in OURS[:2] + PEERS:
+            ok = lib in small and lib in big
+            row.append(f"{small[lib] / big[lib]:.1f}" if ok else "")
+        rows.append(row)
+    if not rows:
+        return
+    head = ["64 B reads ÷ 64 KiB reads", "memcpy in 64 B pieces ÷ memcpy"] + OURS[:2] + PEERS
+    print(f"\n{'### ' if md else ''}cost of 64-byte reads (× the same frames in 64 KiB reads)\n")
+    if md:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+    for r in rows:
+        print("| " + " | ".join(r) + " |" if md else sep.join(f"{c:>22}" for c in r))
 
 
 def main():
@@ -78,6 +109,7 @@ def main():
                 print("| " + " | ".join(row) + " |")
             else:
                 print(sep.join(f"{c:>22}" for c in row))
+    pieces(groups, md, sep)
     lat = os.path.join(ROOT, "latency.tsv")
     if os.path.exists(lat) and baseline == "new":
         print(f"\n{'### ' if md else ''}round trip 512 B latency (ns)\n")
