@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROUNDS=${1:-3}
 SECONDS_PER=${2:-2}
-SERVERS=${SERVERS:-"wsmachine wsmachine-feed tokio-tungstenite tokio-websockets fastwebsockets uws"}
+SERVERS=${SERVERS:-"wsmachine-tokio wsmachine-mio wsmachine wsmachine-feed tokio-tungstenite tokio-websockets fastwebsockets uws"}
 # connections:bytes:kind, the columns of the table.
 COLUMNS=${COLUMNS_OVERRIDE:-"100:20:binary 10:1024:binary 10:16384:binary 200:16384:binary 100:20:text 10:16384:text"}
 cargo build --release -q -p wsmachine-bench --bins
@@ -96,8 +96,16 @@ for s in ours:
         best = max(med[(p, c)] for p in peers) if peers else float("nan")
         cells.append(f"{med[(s, c)] / best:.2f}")
     print(f"| {s} | " + " | ".join(cells) + " |")
+before = [s for s in servers if s.startswith("before-") and s[len("before-"):] in servers]
+if before:
+    print("\nratio: this build ÷ the earlier build (BEFORE_BIN)\n")
+    print("| server | " + " | ".join(label(c) for c in columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for b in before:
+        s = b[len("before-"):]
+        print(f"| {s} | " + " | ".join(f"{med[(s, c)] / med[(b, c)]:.2f}" for c in columns) + " |")
 print("\nratio to each server (wsmachine ÷ other)\n")
 for s in ours:
-    for p in [p for p in servers if not p.startswith("wsmachine")]:
+    for p in [p for p in servers if not p.startswith(("wsmachine", "before-"))]:
         print(f"| {s} ÷ {p} | " + " | ".join(f"{med[(s, c)] / med[(p, c)]:.2f}" for c in columns) + " |")
 PY

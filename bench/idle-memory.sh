@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N=${1:-2000}
-SERVERS=${SERVERS:-"wsmachine wsmachine-feed tokio-tungstenite tokio-websockets fastwebsockets uws"}
+SERVERS=${SERVERS:-"wsmachine-tokio wsmachine-mio wsmachine wsmachine-feed tokio-tungstenite tokio-websockets fastwebsockets uws"}
 ulimit -n $((N * 2 + 1024))
 cargo build --release -q -p wsmachine-bench --bins
 BIN=target/release

@@ -16,7 +16,9 @@ use wsmachine::{Closed, Connection, Event, Instant, Message};
 
 /// Bytes read per call. The buffer is shared by every connection polled on
 /// the same thread: an idle connection keeps no read buffer of its own.
-const READ_CHUNK: usize = 16 << 10;
+/// 64 KiB takes a 16 KiB message and its header in one read (with 16 KiB
+/// every such message took two).
+const READ_CHUNK: usize = 64 << 10;
 
 thread_local! {
     static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());

@@ -5,11 +5,13 @@
 //! echo <server> [addr]
 //! ```
 //!
-//! `server` is one of `wsmachine` (a tokio driver over the core API,
-//! reading into `read_buf`), `wsmachine-feed` (the same, waiting for
-//! readability and reading into one buffer per thread, then `feed`: no
-//! input buffer per connection), `tokio-tungstenite`, `tokio-websockets`,
-//! `fastwebsockets`. Prints `listening ADDR` once bound. With
+//! `server` is one of `wsmachine-tokio` (the `wsmachine-tokio` adapter's
+//! `WebSocketStream`), `wsmachine-mio` (the `wsmachine-mio` readiness
+//! loop, one thread, no tokio), `wsmachine` (a minimal tokio driver over
+//! the core API, reading into `read_buf`), `wsmachine-feed` (the same,
+//! waiting for readability and reading into one buffer per thread, then
+//! `feed`: no input buffer per connection), `tokio-tungstenite`,
+//! `tokio-websockets`, `fastwebsockets`. Prints `listening ADDR` once bound. With
 //! `--report`, every line read on stdin is answered on stdout with the
 //! process's live heap (counting allocator) and resident set, for the idle
 //! memory measurement.
@@ -93,6 +95,10 @@ fn main() {
             }
         });
     }
+    if server == "wsmachine-mio" {
+        mio_echo(&addr);
+        return;
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -108,6 +114,7 @@ fn main() {
             let server = server.clone();
             tokio::spawn(async move {
                 let _ = match server.as_str() {
+                    "wsmachine-tokio" => adapter_echo(stream).await,
                     "wsmachine" => wsmachine_echo(stream).await,
                     "wsmachine-feed" => wsmachine_feed_echo(stream).await,
                     "tokio-tungstenite" => tungstenite_echo(stream).await,
@@ -121,6 +128,48 @@ fn main() {
 }
 
 type Result = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// The `wsmachine-tokio` adapter, as an application uses it.
+async fn adapter_echo(stream: TcpStream) -> Result {
+    use wsmachine_tokio::Incoming;
+    let mut ws =
+        wsmachine_tokio::accept_async_with_config(stream, wsmachine_bench::wsmachine_config())
+            .await?;
+    while let Some(incoming) = ws.recv().await {
+        match incoming? {
+            Incoming::Message(m) => ws.send(m).await?,
+            Incoming::Closed(_) => break,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The `wsmachine-mio` readiness loop: every connection on this thread.
+fn mio_echo(addr: &str) {
+    struct Echo;
+    impl wsmachine_mio::Handler for Echo {
+        fn event(
+            &mut self,
+            _id: wsmachine_mio::Id,
+            conn: &mut wsmachine::Connection,
+            event: wsmachine::Event,
+        ) {
+            if let wsmachine::Event::Message(m) = event {
+                let _ = conn.send(m);
+            }
+        }
+    }
+    let mut event_loop = wsmachine_mio::EventLoop::new(Echo).unwrap();
+    let local = event_loop
+        .listen(
+            addr.parse().unwrap(),
+            std::sync::Arc::new(wsmachine_bench::wsmachine_config()),
+        )
+        .unwrap();
+    println!("listening {local}");
+    event_loop.run().unwrap();
+}
 
 /// A tokio driver of the core API, following its polling order.
 async fn wsmachine_echo(mut stream: TcpStream) -> Result {
