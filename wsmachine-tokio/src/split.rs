@@ -1,9 +1,8 @@
 //! [`ReadHalf`] and [`WriteHalf`]: one connection driven from two tasks.
 //!
-//! The connection and the transport's write half sit behind a
-//! `std::sync::Mutex` that is only ever held for one synchronous poll, never
-//! across an `.await`. The read half owns the transport's read half and is
-//! the only one that reads; both halves write (the read half writes the
+//! The connection and the transport sit behind a `std::sync::Mutex` that
+//! is only ever held for one synchronous poll, never across an `.await`.
+//! Only the read half reads; both halves write (the read half writes the
 //! automatic pongs and close echoes itself, so they go out even if the
 //! application never touches the write half). A write that would block
 //! registers one waker that wakes both halves, and each half wakes the
@@ -59,7 +58,10 @@ impl Wake for Wakers {
 #[derive(Debug)]
 struct Inner<S> {
     driver: Box<Driver>,
-    writer: tokio::io::WriteHalf<S>,
+    /// The whole transport: only the read half reads, both write. (No
+    /// `tokio::io::split`: its own lock and allocation would be a second
+    /// pair for what this lock already guards.)
+    io: S,
 }
 
 #[derive(Debug)]
@@ -117,29 +119,30 @@ impl Snapshot {
     }
 }
 
-/// The transport as a half sees it: its own reader (read half only) and
-/// the shared writer, polled with the waker of both halves.
+/// The transport as a half sees it: reads for the read half only (with
+/// its waker), writes polled with the waker of both halves.
 struct Halves<'a, S> {
-    reader: Option<&'a mut tokio::io::ReadHalf<S>>,
-    writer: &'a mut tokio::io::WriteHalf<S>,
+    io: &'a mut S,
+    reads: bool,
     both: &'a Waker,
 }
 
-impl<S: AsyncRead + AsyncWrite> Io for Halves<'_, S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Io for Halves<'_, S> {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match &mut self.reader {
-            Some(r) => Pin::new(&mut **r).poll_read(cx, buf),
-            None => Poll::Pending,
+        if self.reads {
+            Pin::new(&mut *self.io).poll_read(cx, buf)
+        } else {
+            Poll::Pending
         }
     }
     fn poll_write(&mut self, _: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.writer).poll_write_vectored(&mut Context::from_waker(self.both), bufs)
+        Pin::new(&mut *self.io).poll_write_vectored(&mut Context::from_waker(self.both), bufs)
     }
     fn poll_flush(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.writer).poll_flush(&mut Context::from_waker(self.both))
+        Pin::new(&mut *self.io).poll_flush(&mut Context::from_waker(self.both))
     }
     fn poll_shutdown(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.writer).poll_shutdown(&mut Context::from_waker(self.both))
+        Pin::new(&mut *self.io).poll_shutdown(&mut Context::from_waker(self.both))
     }
 }
 
@@ -149,7 +152,6 @@ impl<S: AsyncRead + AsyncWrite> Io for Halves<'_, S> {
 #[derive(Debug)]
 pub struct ReadHalf<S> {
     shared: Arc<Shared<S>>,
-    reader: tokio::io::ReadHalf<S>,
     timer: Timer,
     failed: bool,
 }
@@ -178,12 +180,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Splits the stream into a write half and a read half that can be used
     /// from separate tasks (the same order as `StreamExt::split`).
     pub fn split(self) -> (WriteHalf<S>, ReadHalf<S>) {
-        let (reader, writer) = tokio::io::split(self.io);
         let wakers = Arc::new(Wakers::default());
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 driver: self.driver,
-                writer,
+                io: self.io,
             }),
             both: Waker::from(wakers.clone()),
             wakers,
@@ -194,7 +195,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         };
         let read = ReadHalf {
             shared,
-            reader,
             timer: self.timer,
             failed: self.failed,
         };
@@ -205,24 +205,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
     /// Polls for the next item of [`recv`](Self::recv).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Incoming, Error>>> {
-        let Self {
-            shared,
-            reader,
-            timer,
-            ..
-        } = self;
+        let Self { shared, timer, .. } = self;
         let waker = cx.waker().clone();
         shared.with(READER, &waker, |inner| {
+            let Inner { driver, io } = inner;
             let mut io = Halves {
-                reader: Some(reader),
-                writer: &mut inner.writer,
+                io,
+                reads: true,
                 both: &shared.both,
             };
-            crate::poll_incoming(
-                &mut inner.driver,
-                |d, cx| d.poll_event(&mut io, timer, cx),
-                cx,
-            )
+            crate::poll_incoming(driver, |d, cx| d.poll_event(&mut io, timer, cx), cx)
         })
     }
 
@@ -256,7 +248,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
         let shared = Arc::try_unwrap(self.shared).unwrap_or_else(|_| unreachable!("one pair"));
         let inner = shared.inner.into_inner().unwrap_or_else(|e| e.into_inner());
         Ok(WebSocketStream {
-            io: self.reader.unsplit(inner.writer),
+            io: inner.io,
             driver: inner.driver,
             timer: self.timer,
             failed: self.failed,
@@ -285,12 +277,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
         let Self { shared, timer } = self;
         let waker = cx.waker().clone();
         shared.with(WRITER, &waker, |inner| {
+            let Inner { driver, io } = inner;
             let mut io = Halves {
-                reader: None,
-                writer: &mut inner.writer,
+                io,
+                reads: false,
                 both: &shared.both,
             };
-            f(&mut inner.driver, &mut io, timer, cx)
+            f(driver, &mut io, timer, cx)
         })
     }
 
