@@ -362,6 +362,35 @@ fn human(n: usize) -> String {
 
 /// A client and a server wired together in memory; one call is one round
 /// trip of a 512-byte message.
+/// The benchmark filters on the command line: the arguments that are
+/// neither options nor the values of criterion's options that take one.
+fn filters() -> impl Iterator<Item = String> {
+    const WITH_VALUE: &[&str] = &[
+        "--warm-up-time",
+        "--measurement-time",
+        "--sample-size",
+        "--save-baseline",
+        "--baseline",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--profile-time",
+        "--noise-threshold",
+        "--significance-level",
+        "--confidence-level",
+        "--nresamples",
+        "--output-format",
+        "--plotting-backend",
+        "--color",
+        "--format",
+    ];
+    let mut skip = false;
+    std::env::args().skip(1).filter(move |a| {
+        let value = skip;
+        skip = WITH_VALUE.contains(&a.as_str());
+        !value && !a.starts_with('-')
+    })
+}
+
 fn round_trip(c: &mut Criterion) {
     let payload = Bytes::from(binary(512));
     let mut g = group(c, "round trip binary 512 B", 512);
@@ -456,10 +485,7 @@ fn round_trip(c: &mut Criterion) {
 
     // Latency percentiles, one round trip at a time (unless a filter
     // leaves this group out).
-    let filtered = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .any(|f| !"round trip binary 512 B".contains(f.as_str()));
+    let filtered = filters().any(|f| !"round trip binary 512 B".contains(f.as_str()));
     let mut lines = String::from("library\tp50 ns\tp99 ns\n");
     for (name, f) in rt.iter_mut().filter(|_| !filtered) {
         for _ in 0..20_000 {
