@@ -111,7 +111,7 @@ def main():
                 print(sep.join(f"{c:>22}" for c in row))
     pieces(groups, md, sep)
     lat = os.path.join(ROOT, "latency.tsv")
-    if os.path.exists(lat) and baseline == "new":
+    if os.path.exists(lat):  # written by the last full or round-trip run
         print(f"\n{'### ' if md else ''}round trip 512 B latency (ns)\n")
         with open(lat) as f:
             rows = [l.rstrip("\n").split("\t") for l in f][1:]

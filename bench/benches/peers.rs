@@ -504,8 +504,11 @@ fn round_trip(c: &mut Criterion) {
         lines += &format!("{name}\t{p50}\t{p99}\n");
     }
     if !filtered {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/criterion");
-        let _ = std::fs::create_dir_all(dir);
+        // Where criterion writes (and bench/ratios.py reads).
+        let dir = std::env::var("CRITERION_HOME").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/criterion").into()
+        });
+        let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::write(format!("{dir}/latency.tsv"), lines);
     }
 
