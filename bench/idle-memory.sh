@@ -24,7 +24,8 @@ measure() { # server exchange -> "heap_per_conn rss_per_conn"
   local addr heap0 rss0 heap1 rss1
   read -r _ addr <&"${SRV[0]}"
   echo >&"${SRV[1]}"; read -r _ heap0 _ rss0 <&"${SRV[0]}"
-  coproc CLI { exec taskset -c 1 "$BIN/load" "$addr" "$N" 65536 --idle $exchange --hold 600; }
+  # A second coproc while the first lives: bash warns, and it works.
+  { coproc CLI { exec taskset -c 1 "$BIN/load" "$addr" "$N" 65536 --idle $exchange --hold 600; }; } 2>/dev/null
   read -r _ _ <&"${CLI[0]}"
   sleep 1
   echo >&"${SRV[1]}"; read -r _ heap1 _ rss1 <&"${SRV[0]}"
