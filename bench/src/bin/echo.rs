@@ -111,18 +111,17 @@ fn main() {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let server = server.clone();
-            tokio::spawn(async move {
-                let _ = match server.as_str() {
-                    "wsmachine-tokio" => adapter_echo(stream).await,
-                    "wsmachine" => wsmachine_echo(stream).await,
-                    "wsmachine-feed" => wsmachine_feed_echo(stream).await,
-                    "tokio-tungstenite" => tungstenite_echo(stream).await,
-                    "tokio-websockets" => tokio_websockets_echo(stream).await,
-                    "fastwebsockets" => fastwebsockets_echo(stream).await,
-                    other => panic!("unknown server {other}"),
-                };
-            });
+            // One task type per server, so that each task is the size of
+            // its own future (the idle memory measurement counts it).
+            match server.as_str() {
+                "wsmachine-tokio" => tokio::spawn(adapter_echo(stream)),
+                "wsmachine" => tokio::spawn(wsmachine_echo(stream)),
+                "wsmachine-feed" => tokio::spawn(wsmachine_feed_echo(stream)),
+                "tokio-tungstenite" => tokio::spawn(tungstenite_echo(stream)),
+                "tokio-websockets" => tokio::spawn(tokio_websockets_echo(stream)),
+                "fastwebsockets" => tokio::spawn(fastwebsockets_echo(stream)),
+                other => panic!("unknown server {other}"),
+            };
         }
     });
 }
@@ -132,9 +131,11 @@ type Result = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
 /// The `wsmachine-tokio` adapter, as an application uses it.
 async fn adapter_echo(stream: TcpStream) -> Result {
     use wsmachine_tokio::Incoming;
-    let mut ws =
-        wsmachine_tokio::accept_async_with_config(stream, wsmachine_bench::wsmachine_config())
-            .await?;
+    // One configuration shared by every connection, as a server has it.
+    static CONFIG: std::sync::OnceLock<std::sync::Arc<wsmachine::Config>> =
+        std::sync::OnceLock::new();
+    let config = CONFIG.get_or_init(|| std::sync::Arc::new(wsmachine_bench::wsmachine_config()));
+    let mut ws = wsmachine_tokio::accept_async_with_config(stream, config.clone()).await?;
     while let Some(incoming) = ws.recv().await {
         match incoming? {
             Incoming::Message(m) => ws.send(m).await?,
