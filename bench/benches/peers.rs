@@ -505,9 +505,8 @@ fn round_trip(c: &mut Criterion) {
     }
     if !filtered {
         // Where criterion writes (and bench/ratios.py reads).
-        let dir = std::env::var("CRITERION_HOME").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/criterion").into()
-        });
+        let dir = std::env::var("CRITERION_HOME")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/criterion").into());
         let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::write(format!("{dir}/latency.tsv"), lines);
     }
