@@ -277,6 +277,28 @@ fn check_sendable(conn: &Connection) -> Result<(), Error> {
 }
 
 /// `Sink::start_send`: send, or hold the message if the output is full.
+/// `send` of the stream and of the write half: waits for room, queues
+/// `message` and writes it out. The future holds only the message and the
+/// reference (an application's task holds the largest future it awaits for
+/// as long as it lives).
+fn send_flushed<T>(
+    sink: &mut T,
+    message: Message,
+) -> impl std::future::Future<Output = Result<(), Error>> + '_
+where
+    T: futures_sink::Sink<Message, Error = Error> + Unpin,
+{
+    let mut message = Some(message);
+    std::future::poll_fn(move |cx| {
+        if message.is_some() {
+            std::task::ready!(std::pin::Pin::new(&mut *sink).poll_ready(cx))?;
+            let message = message.take().expect("held until ready");
+            std::pin::Pin::new(&mut *sink).start_send(message)?;
+        }
+        std::pin::Pin::new(&mut *sink).poll_flush(cx)
+    })
+}
+
 fn start_send(driver: &mut driver::Driver, message: Message) -> Result<(), Error> {
     if driver.has_pending() {
         // The Sink contract: poll_ready comes first.

@@ -131,15 +131,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         &mut self,
         message: impl Into<Message>,
     ) -> impl Future<Output = Result<(), Error>> + '_ {
-        let mut message = Some(message.into());
-        poll_fn(move |cx| {
-            if message.is_some() {
-                ready!(Pin::new(&mut *self).poll_ready(cx))?;
-                let message = message.take().expect("held until ready");
-                Pin::new(&mut *self).start_send(message)?;
-            }
-            Pin::new(&mut *self).poll_flush(cx)
-        })
+        crate::send_flushed(self, message.into())
     }
 
     /// Sends a ping (at most 125 bytes) and writes it out; the pong comes
